@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/support/setup-unit.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/moto-global-setup.ts'],
+          // A safety net for a stuck emulator, not a speed check.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // One moto server is shared by the run and reset between tests.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
