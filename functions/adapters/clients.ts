@@ -1,0 +1,34 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
+
+/** The three SDK clients ec2ip uses; created once at module scope and passed into the adapters. */
+export interface Clients {
+  ec2: EC2Client;
+  route53: Route53Client;
+  ssm: SSMClient;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 4;
+
+/**
+ * Clients with an explicit request timeout (the SDK has none by default, so a stalled call
+ * would hang until the Lambda times out) and retry settings that `AWS_MAX_ATTEMPTS` and
+ * `AWS_RETRY_MODE` override: the SDK reads those only when the code leaves them unset.
+ * Endpoint, region and credentials come from the SDK's standard environment.
+ */
+export function createClients(env: Record<string, string | undefined> = process.env, region?: string): Clients {
+  const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000);
+  const common = {
+    ...(region ? { region } : {}),
+    ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: DEFAULT_MAX_ATTEMPTS }),
+    ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
+    requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
+  };
+  return {
+    ec2: new EC2Client(common),
+    // Route 53 is a global service whose API lives in us-east-1; the SDK resolves that itself.
+    route53: new Route53Client(common),
+    ssm: new SSMClient(common),
+  };
+}

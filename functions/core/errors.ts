@@ -1,0 +1,34 @@
+/**
+ * Errors of ec2ip. A transient error goes back for a retry (an SQS item failure or a
+ * thrown error); a permanent one is logged once and acknowledged.
+ */
+
+/** A configuration value is missing or wrong; the function cannot start. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An input event is not one ec2ip can read: logged once, then sent on to the DLQ. */
+export class MalformedEventError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MalformedEventError';
+  }
+}
+
+/** Something that may succeed later: throttling, a 5xx, a read that lags the event. */
+export class TransientError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** The message of any thrown value, for a log line. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  return String(error);
+}

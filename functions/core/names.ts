@@ -1,0 +1,80 @@
+/** Validation of `ec2ip:name` values and the DNS and SSM names derived from them. */
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_FQDN = 253;
+
+/** The result of reading an `ec2ip:name` tag. */
+export type NameCheck = { ok: true; name: string } | { ok: false; reason: string };
+
+/**
+ * Normalises a tag value to the relative name it means (DNS is case-insensitive, so
+ * `Web` is `web`) and refuses anything that is not a plain relative name whose ownership
+ * record `_ec2ip.<name>.<zone>` fits in every configured zone.
+ */
+export function checkName(tag: string, zoneNames: readonly string[]): NameCheck {
+  if (tag.length === 0) return { ok: false, reason: 'the ec2ip:name tag is empty' };
+  if (tag.length > MAX_FQDN) return { ok: false, reason: `the ec2ip:name tag is ${tag.length} characters long; a DNS name has at most ${MAX_FQDN}` };
+  const name = tag.toLowerCase();
+  const labels = name.split('.');
+  for (const label of labels) {
+    if (!LABEL.test(label)) {
+      return {
+        ok: false,
+        reason: `the ec2ip:name tag "${tag}" has the label "${label}": each label must be 1-63 characters of a-z, 0-9 and "-", not starting or ending with "-"`,
+      };
+    }
+  }
+  for (const zone of zoneNames) {
+    const owner = ownershipFqdn(name, zone);
+    if (owner.length - 1 > MAX_FQDN) {
+      return { ok: false, reason: `the ec2ip:name tag "${tag}" is too long for the zone ${zone}: ${owner} exceeds ${MAX_FQDN} characters` };
+    }
+  }
+  return { ok: true, name };
+}
+
+/** `<name>.<zone>.`, as Route 53 lists it. */
+export function recordFqdn(name: string, zone: string): string {
+  return `${name}.${zone}.`;
+}
+
+/** `_ec2ip.<name>.<zone>.`: where the ownership TXT record of a name lives. */
+export function ownershipFqdn(name: string, zone: string): string {
+  return `_ec2ip.${name}.${zone}.`;
+}
+
+/** The relative name an ownership record stands for, or undefined if `fqdn` is not one in `zone`. */
+export function nameOfOwnershipFqdn(fqdn: string, zone: string): string | undefined {
+  const prefix = '_ec2ip.';
+  const suffix = `.${zone}.`;
+  if (!fqdn.startsWith(prefix) || !fqdn.endsWith(suffix)) return undefined;
+  const name = fqdn.slice(prefix.length, fqdn.length - suffix.length);
+  return name.length > 0 ? name : undefined;
+}
+
+/** The SSM folder of a name: `<prefix>/<name>`. */
+export function parameterFolder(prefix: string, name: string): string {
+  return `${prefix}/${name}`;
+}
+
+/** The relative name and leaf of a parameter under the prefix, or undefined for anything else. */
+export function splitParameter(prefix: string, parameter: string): { name: string; leaf: string } | undefined {
+  if (!parameter.startsWith(`${prefix}/`)) return undefined;
+  const rest = parameter.slice(prefix.length + 1).split('/');
+  if (rest.length !== 2 || !rest[0] || !rest[1]) return undefined;
+  return { name: rest[0], leaf: rest[1] };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-f:.]+$/i;
+
+/** A dotted-quad IPv4 address, or undefined: DescribeInstances output is validated, not trusted. */
+export function ipv4(value: string | null | undefined): string | undefined {
+  return typeof value === 'string' && IPV4.test(value) ? value : undefined;
+}
+
+/** An IPv6 address in the form Route 53 accepts, or undefined. */
+export function ipv6(value: string | null | undefined): string | undefined {
+  if (typeof value !== 'string' || !IPV6.test(value) || !value.includes(':') || value.length > 45) return undefined;
+  return value.toLowerCase();
+}

@@ -1,0 +1,296 @@
+/**
+ * The planner: current records and parameters plus the instances' state → the changes
+ * to make. Pure: no AWS imports, no clock, no I/O. Ownership and conflicts are decided
+ * here, so every rule of SPEC "Ownership" is testable as a table.
+ */
+import { desired, isAlive, PARAMETER_LEAVES, type Want } from './desired.js';
+import { checkName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
+import { firstLaunched, formatOwnership, parseOwnership } from './ownership.js';
+import type { Config, Instance, RecordSet, Zone } from './types.js';
+
+/** The current records of a zone: at least those at the names in scope and their ownership names. */
+export interface ZoneView {
+  zone: Zone;
+  records: RecordSet[];
+}
+
+export interface PlanInput {
+  config: Config;
+  zones: ZoneView[];
+  /** Current parameters under the prefix (name → value): at least the folders of the names in scope. */
+  parameters: ReadonlyMap<string, string>;
+  /** The instances this run is responsible for. */
+  targets: Instance[];
+  /** Other instances described in this run (owners of names in scope). An owner in neither list is gone. */
+  others?: Instance[];
+  /** Ids that were asked about but no longer exist: the names they own are released. */
+  vanished?: readonly string[];
+  /** `all`: every name ec2ip owns is in scope (the reconcile); `targets`: only the targets' names. */
+  scope: 'targets' | 'all';
+  /** Running targets without a public IPv4 whose public parts stay as they are for now. */
+  waitingForPublicIp?: ReadonlySet<string>;
+}
+
+export type RecordAction = 'CREATE' | 'DELETE';
+export interface RecordChange {
+  action: RecordAction;
+  record: RecordSet;
+}
+
+export type GroupReason = 'claim' | 'update' | 'takeover' | 'release';
+
+/** The changes to one name in one zone: applied together or not at all. */
+export interface ChangeGroup {
+  name: string;
+  reason: GroupReason;
+  /** The instances whose outcome depends on this group (the holder, the previous owner). */
+  instanceIds: string[];
+  changes: RecordChange[];
+}
+
+export interface ZonePlan {
+  zone: Zone;
+  groups: ChangeGroup[];
+}
+
+export interface ParameterChange {
+  /** `create` writes only if absent (a claim); `put` overwrites; `delete` removes. */
+  action: 'create' | 'put' | 'delete';
+  parameter: string;
+  value?: string;
+  name: string;
+  instanceIds: string[];
+}
+
+export type RefusalKind = 'invalid-name' | 'foreign' | 'conflict';
+export interface Refusal {
+  kind: RefusalKind;
+  instanceId: string;
+  name?: string;
+  /** The zone name, or `SSM`. */
+  where?: string;
+  reason: string;
+}
+
+export interface Plan {
+  zones: ZonePlan[];
+  parameters: ParameterChange[];
+  refusals: Refusal[];
+}
+
+/** Counts the writes of a plan. */
+export function changeCount(plan: Plan): number {
+  return plan.zones.reduce((n, z) => n + z.groups.reduce((m, g) => m + g.changes.length, 0), 0) + plan.parameters.length;
+}
+
+interface Context {
+  input: PlanInput;
+  known: Map<string, Instance>;
+  targetIds: Set<string>;
+  /** The valid name each known instance claims. */
+  claimOf: Map<string, string>;
+  refusals: Refusal[];
+}
+
+/** Computes the changes that make the zones and parameters match the instances. */
+export function plan(input: PlanInput): Plan {
+  const zoneNames = input.zones.map((z) => z.zone.name);
+  const known = new Map<string, Instance>();
+  for (const i of input.others ?? []) known.set(i.id, i);
+  for (const i of input.targets) known.set(i.id, i);
+  const ctx: Context = { input, known, targetIds: new Set(input.targets.map((t) => t.id)), claimOf: new Map(), refusals: [] };
+
+  for (const instance of known.values()) {
+    if (instance.nameTag === undefined) continue;
+    const check = checkName(instance.nameTag, zoneNames);
+    if (check.ok) ctx.claimOf.set(instance.id, check.name);
+    else if (ctx.targetIds.has(instance.id) && isAlive(instance.state)) {
+      ctx.refusals.push({ kind: 'invalid-name', instanceId: instance.id, reason: check.reason });
+    }
+  }
+
+  const names = namesInScope(ctx);
+  const zones = input.zones.map((view) => ({
+    zone: view.zone,
+    groups: names.flatMap((name) => planZoneName(ctx, view, name) ?? []),
+  }));
+  const parameters = names.flatMap((name) => planParameters(ctx, name));
+  return { zones, parameters, refusals: ctx.refusals };
+}
+
+function namesInScope(ctx: Context): string[] {
+  const { input, targetIds, claimOf } = ctx;
+  const names = new Set<string>();
+  for (const t of input.targets) {
+    const name = claimOf.get(t.id);
+    if (name) names.add(name);
+  }
+  const vanished = new Set(input.vanished);
+  const ownedByScope = (instanceId: string) => input.scope === 'all' || targetIds.has(instanceId) || vanished.has(instanceId);
+  for (const view of input.zones) {
+    for (const record of view.records) {
+      if (record.type !== 'TXT') continue;
+      const name = nameOfOwnershipFqdn(record.name, view.zone.name);
+      const owner = ours(ctx, record);
+      if (name && owner && ownedByScope(owner)) names.add(name);
+    }
+  }
+  for (const [parameter, value] of input.parameters) {
+    const split = splitParameter(input.config.prefix, parameter);
+    if (!split) continue;
+    if (split.leaf === 'instance-id' ? ownedByScope(value) : input.scope === 'all') names.add(split.name);
+  }
+  return [...names].sort();
+}
+
+/** The instance id an ownership TXT names, if the record is this stack's (owner and region). */
+function ours(ctx: Context, txt: RecordSet): string | undefined {
+  const o = txt.values.length === 1 && txt.values[0] ? parseOwnership(txt.values[0]) : undefined;
+  return o && o.owner === ctx.input.config.ownerId && o.region === ctx.input.config.region ? o.instance : undefined;
+}
+
+/** Alive instances claiming `name`, targets and others. */
+function claimantsOf(ctx: Context, name: string): Instance[] {
+  return [...ctx.known.values()].filter((i) => isAlive(i.state) && ctx.claimOf.get(i.id) === name);
+}
+
+/**
+ * Who should hold a name whose current owner (if ours) is `ownerId`: the owner while it
+ * lives and still claims the name, else the first launched claimant.
+ */
+function holderOf(ctx: Context, name: string, ownerId: string | undefined): Instance | undefined {
+  const owner = ownerId ? ctx.known.get(ownerId) : undefined;
+  if (owner && isAlive(owner.state) && ctx.claimOf.get(owner.id) === name) return owner;
+  return firstLaunched(claimantsOf(ctx, name));
+}
+
+function refuseClaimants(ctx: Context, name: string, where: string, kind: 'foreign' | 'conflict', reason: (id: string) => string, except?: string) {
+  for (const c of claimantsOf(ctx, name)) {
+    if (c.id === except || !ctx.targetIds.has(c.id)) continue;
+    ctx.refusals.push({ kind, instanceId: c.id, name, where, reason: reason(c.id) });
+  }
+}
+
+function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup | undefined {
+  const { config } = ctx.input;
+  const { zone } = view;
+  const fqdn = recordFqdn(name, zone.name);
+  const ownFqdn = ownershipFqdn(name, zone.name);
+  const atName = view.records.filter((r) => r.name === fqdn);
+  const atOwnership = view.records.filter((r) => r.name === ownFqdn);
+  const txt = atOwnership.find((r) => r.type === 'TXT');
+  const where = zone.name;
+
+  let ownerId: string | undefined;
+  let foreign: string | undefined;
+  if (txt) {
+    ownerId = ours(ctx, txt);
+    if (!ownerId) foreign = `${ownFqdn} holds ${txt.values.join(' ')}, which is not this stack's (owner ${config.ownerId}, region ${config.region})`;
+  } else if (atOwnership.length > 0) {
+    foreign = `${ownFqdn} has a ${atOwnership[0]?.type} record that ec2ip did not write`;
+  } else if (atName.length > 0) {
+    foreign = `${fqdn} has ${atName.map((r) => r.type).join(', ')} records without an ec2ip ownership record`;
+  }
+  if (!foreign && atName.some((r) => r.alias && (r.type === 'A' || r.type === 'AAAA'))) {
+    foreign = `${fqdn} is an alias record, which ec2ip never writes`;
+  }
+  if (foreign) {
+    refuseClaimants(ctx, name, where, 'foreign', () => `the name belongs to someone else in zone ${zone.name} (${zone.id}): ${foreign}`);
+    return undefined;
+  }
+
+  const holder = holderOf(ctx, name, ownerId);
+  if (holder && !ctx.targetIds.has(holder.id)) {
+    refuseClaimants(ctx, name, where, 'conflict', () => `${fqdn} is owned by ${holder.id}, which still runs with this name`);
+    return undefined;
+  }
+  const managed = atName.filter((r) => r.type === 'A' || r.type === 'AAAA');
+
+  if (!holder) {
+    if (!ownerId || !txt) return undefined;
+    const changes = [...managed.map((record) => del(record)), del(txt)];
+    return { name, reason: 'release', instanceIds: [ownerId], changes };
+  }
+
+  refuseClaimants(ctx, name, where, 'conflict', () => `${fqdn} goes to ${holder.id}, ${ownerId === holder.id ? 'which owns it' : 'which was launched first'}`, holder.id);
+  const takeover = ownerId !== undefined && ownerId !== holder.id;
+  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holder.id)).records[zone.kind];
+  const ownership: RecordSet = { name: ownFqdn, type: 'TXT', ttl: config.ttl, values: [formatOwnership({ owner: config.ownerId, region: config.region, instance: holder.id })] };
+  const changes: RecordChange[] = [];
+  if (!txt) changes.push({ action: 'CREATE', record: ownership });
+  else if (takeover) changes.push(del(txt), { action: 'CREATE', record: ownership });
+  for (const type of ['A', 'AAAA'] as const) {
+    const current = managed.find((r) => r.type === type);
+    changes.push(...recordChanges(current, { name: fqdn, type, ttl: config.ttl }, takeover && want[type] === 'keep' ? 'absent' : want[type]));
+  }
+  if (changes.length === 0) return undefined;
+  const reason = !txt ? 'claim' : takeover ? 'takeover' : 'update';
+  return { name, reason, instanceIds: takeover && ownerId ? [holder.id, ownerId] : [holder.id], changes };
+}
+
+function del(record: RecordSet): RecordChange {
+  return { action: 'DELETE', record };
+}
+
+function recordChanges(current: RecordSet | undefined, shape: Omit<RecordSet, 'values'>, want: Want): RecordChange[] {
+  if (want === 'keep') return [];
+  if (want === 'absent') return current ? [del(current)] : [];
+  const next: RecordSet = { ...shape, values: want.values };
+  if (!current) return [{ action: 'CREATE', record: next }];
+  if (current.ttl === next.ttl && sameValues(current.values, next.values)) return [];
+  return [del(current), { action: 'CREATE', record: next }];
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((v, i) => v === sb[i]);
+}
+
+function planParameters(ctx: Context, name: string): ParameterChange[] {
+  const { config, parameters } = ctx.input;
+  const folder = parameterFolder(config.prefix, name);
+  const current = new Map<string, string>();
+  for (const [parameter, value] of parameters) {
+    const split = splitParameter(config.prefix, parameter);
+    if (split?.name === name) current.set(split.leaf, value);
+  }
+  const ownerId = current.get('instance-id');
+  const holder = holderOf(ctx, name, ownerId);
+  if (holder && !ctx.targetIds.has(holder.id)) {
+    refuseClaimants(ctx, name, 'SSM', 'conflict', () => `${folder}/ is owned by ${holder.id}, which still runs with this name`);
+    return [];
+  }
+  if (!holder) {
+    if (current.size === 0) return [];
+    return [...current.keys()].sort().map((leaf) => ({ action: 'delete', parameter: `${folder}/${leaf}`, name, instanceIds: ownerId ? [ownerId] : [] }));
+  }
+
+  refuseClaimants(ctx, name, 'SSM', 'conflict', () => `${folder}/ goes to ${holder.id}, ${ownerId === holder.id ? 'which owns it' : 'which was launched first'}`, holder.id);
+  const takeover = ownerId !== undefined && ownerId !== holder.id;
+  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holder.id)).parameters;
+  const instanceIds = takeover && ownerId ? [holder.id, ownerId] : [holder.id];
+  const changes: ParameterChange[] = [];
+  for (const leaf of PARAMETER_LEAVES) {
+    const w = takeover && want[leaf] === 'keep' ? 'absent' : want[leaf];
+    const now = current.get(leaf);
+    const parameter = `${folder}/${leaf}`;
+    if (w === 'keep') continue;
+    if (w === 'absent') {
+      if (now !== undefined) changes.push({ action: 'delete', parameter, name, instanceIds });
+      continue;
+    }
+    const value = w.values[0] ?? '';
+    if (now === value) continue;
+    // A claim writes only what is absent, so a racing claimant's values are never overwritten.
+    const action = ownerId === undefined && now === undefined ? 'create' : 'put';
+    changes.push({ action, parameter, value, name, instanceIds });
+  }
+  if (takeover) {
+    for (const leaf of current.keys()) {
+      if (!(PARAMETER_LEAVES as readonly string[]).includes(leaf)) changes.push({ action: 'delete', parameter: `${folder}/${leaf}`, name, instanceIds });
+    }
+  }
+  return changes;
+}

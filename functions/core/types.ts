@@ -1,0 +1,50 @@
+/** The six states of an EC2 instance, as DescribeInstances and the state-change events name them. */
+export const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+/** What ec2ip needs of an instance, read from DescribeInstances. Addresses are validated. */
+export interface Instance {
+  id: string;
+  state: InstanceState;
+  /** The raw value of the `ec2ip:name` tag, if the instance has one. */
+  nameTag?: string;
+  /** The raw value of the `ec2ip:eip` tag, if any. */
+  eipTag?: string;
+  /** ISO 8601; decides which of two claimants of a new name wins. */
+  launchTime?: string;
+  publicIp?: string;
+  privateIp?: string;
+  ipv6: string[];
+}
+
+export type ZoneKind = 'public' | 'private';
+
+/** A hosted zone ec2ip writes to; `name` is lower case without the trailing dot. */
+export interface Zone {
+  id: string;
+  kind: ZoneKind;
+  name: string;
+}
+
+/** One Route 53 record set as listed; `name` is lower case with the trailing dot, as Route 53 returns it. */
+export interface RecordSet {
+  name: string;
+  type: string;
+  ttl?: number;
+  values: string[];
+  /** Alias records are never ec2ip's: it writes only plain A, AAAA and TXT records. */
+  alias?: boolean;
+}
+
+export type OnStop = 'delete' | 'keep';
+
+/** The configuration shared by the Lambda and the CLI. */
+export interface Config {
+  region: string;
+  hostedZoneId?: string;
+  privateHostedZoneId?: string;
+  prefix: string;
+  ttl: number;
+  ownerId: string;
+  onStop: OnStop;
+}

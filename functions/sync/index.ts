@@ -1,0 +1,20 @@
+/**
+ * The Lambda entry point. Configuration is read once at load and a bad value fails the
+ * init with a message naming the variable; clients are created once per container.
+ */
+import { createClients } from '../adapters/clients.js';
+import { readConfig } from '../core/config.js';
+import { createLogger } from '../core/log.js';
+import { Metrics } from '../core/metrics.js';
+import { createHandler } from './handler.js';
+
+const config = readConfig(process.env);
+const log = createLogger({ service: 'ec2ip', owner: config.ownerId }, { level: process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL });
+
+export const handler = createHandler({
+  clients: createClients(process.env, config.region),
+  config,
+  log,
+  metrics: new Metrics('ec2ip', config.ownerId),
+  zoneNames: new Map(),
+});
