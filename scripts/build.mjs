@@ -22,7 +22,12 @@ const common = {
   metafile: true,
 };
 
-const result = await build({ ...common, entryPoints: { 'sync/index': 'functions/sync/index.ts' }, outdir, outExtension: { '.js': '.mjs' } });
-for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (file.endsWith('.mjs')) console.log(`${file}  ${(meta.bytes / 1024).toFixed(0)} KB`);
+const results = await Promise.all([
+  build({ ...common, entryPoints: { 'sync/index': 'functions/sync/index.ts' }, outdir, outExtension: { '.js': '.mjs' } }),
+  build({ ...common, entryPoints: { cli: 'scripts/cli.ts' }, outdir, outExtension: { '.js': '.mjs' } }),
+]);
+for (const result of results) {
+  for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+    if (file.endsWith('.mjs')) console.log(`${file}  ${(meta.bytes / 1024).toFixed(0)} KB`);
+  }
 }

@@ -1,0 +1,47 @@
+/**
+ * The `ec2ip` command line: finds the command and runs it. Commands are loaded on demand
+ * so `ec2ip get` does not pay for the deploy code.
+ */
+import { CliError, EXIT, UsageError } from './errors.js';
+import type { Io } from './io.js';
+
+/** A command: parses its own arguments and returns an exit code or throws a CliError. */
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  get: { summary: 'print one value of an instance (its public IP by default)', load: async () => (await import('../commands/get.js')).get },
+};
+
+export const HELP = `ec2ip: stable hostnames and SSM parameters for EC2 instances whose IP changes
+
+Usage: ec2ip <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
+  .join('\n')}
+
+Run \`ec2ip <command> --help\` for a command's options.
+Exit codes: 0 ok, 1 not found or failed, 2 usage or configuration error.
+`;
+
+/** Runs the CLI and returns the exit code; never exits the process itself. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(HELP);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"; run \`ec2ip --help\` for the list`);
+    return await (await command.load())(args, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr(`ec2ip ${name}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`ec2ip ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,40 @@
+/** Flags every command shares, and parsing that turns a bad flag into a usage error. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors.js';
+
+export const COMMON_OPTIONS = {
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  prefix: { type: 'string' },
+  'hosted-zone-id': { type: 'string' },
+  'private-hosted-zone-id': { type: 'string' },
+  'owner-id': { type: 'string' },
+  ttl: { type: 'string' },
+  'stack-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const COMMON_HELP = `Common options:
+  --region R                   AWS region (else AWS_REGION, AWS_PROFILE's region)
+  --profile P                  AWS profile (else AWS_PROFILE)
+  --prefix /P                  SSM parameter prefix (else PARAMETER_PREFIX, the stack's, /ec2ip)
+  --hosted-zone-id Z           public zone (else HOSTED_ZONE_ID, the stack's)
+  --private-hosted-zone-id Z   private zone (else PRIVATE_HOSTED_ZONE_ID, the stack's)
+  --owner-id ID                owner of the records (else OWNER_ID, the stack name)
+  --ttl SECONDS                record TTL (else RECORD_TTL, 60)
+  --stack-name NAME            the deployed stack to read settings from (default ec2ip)
+  -h, --help                   this help`;
+
+export type CommonValues = { [K in keyof typeof COMMON_OPTIONS]?: (typeof COMMON_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** Parses `args` with the common flags plus `options`; throws UsageError naming the bad flag. */
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals = 0) {
+  try {
+    const parsed = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: positionals > 0, strict: true });
+    if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+    return parsed;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
