@@ -21,8 +21,13 @@ export interface PlanInput {
   parameters: ReadonlyMap<string, string>;
   /** The instances this run is responsible for. */
   targets: Instance[];
-  /** Other instances described in this run (owners of names in scope). An owner in neither list is gone. */
+  /** Other instances described in this run (owners of names in scope). */
   others?: Instance[];
+  /**
+   * Every id DescribeInstances was asked about. An owner asked about but in neither list
+   * is gone; an owner never asked about is unknown and keeps its name.
+   */
+  lookedUp?: ReadonlySet<string>;
   /** Ids that were asked about but no longer exist: the names they own are released. */
   vanished?: readonly string[];
   /** `all`: every name ec2ip owns is in scope (the reconcile); `targets`: only the targets' names. */
@@ -159,6 +164,10 @@ function claimantsOf(ctx: Context, name: string): Instance[] {
  * lives and still claims the name, else the first launched claimant.
  */
 function holderOf(ctx: Context, name: string, ownerId: string | undefined): Instance | undefined {
+  if (ownerId && !ctx.known.has(ownerId) && !ctx.input.lookedUp?.has(ownerId) && !ctx.input.vanished?.includes(ownerId)) {
+    // Never looked up: assume it lives, so a name is never taken on a guess.
+    return { id: ownerId, state: 'running', nameTag: name, ipv6: [] };
+  }
   const owner = ownerId ? ctx.known.get(ownerId) : undefined;
   if (owner && isAlive(owner.state) && ctx.claimOf.get(owner.id) === name) return owner;
   return firstLaunched(claimantsOf(ctx, name));

@@ -72,11 +72,12 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
     Promise.all(zones.map((zone, i) => completeZone(deps, zone, listings[i] as Listing, names))),
     completeParameters(deps, parameterListing, names),
   ]);
-  const others = await describeOwners(deps, targets, views, parameters, all ? undefined : names);
+  const lookedUp = new Set(all ? targets.map((t) => t.id) : scope.ids);
+  const others = await describeOwners(deps, lookedUp, views, parameters, all ? undefined : names);
 
   const waiting = new Set(targets.filter((t) => t.state === 'running' && !t.publicIp && options.recentRunning?.has(t.id)).map((t) => t.id));
   const vanished = all ? [] : scope.ids.filter((id) => !targets.some((t) => t.id === id));
-  const input: PlanInput = { config, zones: views, parameters, targets, others, vanished, scope: all ? 'all' : 'targets', waitingForPublicIp: waiting };
+  const input: PlanInput = { config, zones: views, parameters, targets, others, lookedUp, vanished, scope: all ? 'all' : 'targets', waitingForPublicIp: waiting };
   const plan = makePlan(input);
   const result: SyncResult = { instances: new Map(targets.map((t) => [t.id, t])), plan, failed: new Map(), written: 0 };
   reportRefusals(deps, plan);
@@ -142,12 +143,11 @@ async function completeParameters(deps: Deps, listing: ParameterListing, names: 
  * knows whether they still live and still claim their names. With `names` undefined
  * (the reconcile) every owner counts.
  */
-async function describeOwners(deps: Deps, targets: readonly Instance[], views: readonly ZoneView[], parameters: ReadonlyMap<string, string>, names: readonly string[] | undefined): Promise<Instance[]> {
+async function describeOwners(deps: Deps, lookedUp: Set<string>, views: readonly ZoneView[], parameters: ReadonlyMap<string, string>, names: readonly string[] | undefined): Promise<Instance[]> {
   const wanted = names ? new Set(names) : undefined;
-  const known = new Set(targets.map((t) => t.id));
   const owners = new Set<string>();
   const consider = (name: string | undefined, owner: string | undefined) => {
-    if (name && owner && !known.has(owner) && (!wanted || wanted.has(name))) owners.add(owner);
+    if (name && owner && !lookedUp.has(owner) && (!wanted || wanted.has(name))) owners.add(owner);
   };
   for (const view of views) {
     for (const r of view.records) {
@@ -160,7 +160,10 @@ async function describeOwners(deps: Deps, targets: readonly Instance[], views: r
     const split = splitParameter(deps.config.prefix, parameter);
     if (split?.leaf === 'instance-id') consider(split.name, value);
   }
-  return owners.size > 0 ? describeInstances(deps.clients.ec2, [...owners]) : [];
+  if (owners.size === 0) return [];
+  const found = await describeInstances(deps.clients.ec2, [...owners]);
+  for (const id of owners) lookedUp.add(id);
+  return found;
 }
 
 function reportRefusals(deps: Deps, plan: Plan): void {
@@ -202,7 +205,13 @@ async function applyZone(deps: Deps, input: PlanInput, index: number, groups: Ch
       ? await readNames(route53, view.zone.id, view.zone.name, names)
       : (await listRecords(route53, view.zone.id)).records;
     const zones = input.zones.map((z, i) => (i === index ? { zone: view.zone, records: fresh } : z));
-    const replanned = makePlan({ ...input, zones }).zones[index]?.groups ?? [];
+    // The fresh records may name an owner this run has not seen: look it up before deciding.
+    const lookedUp = new Set(input.lookedUp);
+    const others = [...(input.others ?? []), ...(await describeOwners(deps, lookedUp, [zones[index] as ZoneView], new Map(), staleNames.size > 0 ? [...staleNames] : undefined))];
+    input = { ...input, zones, others, lookedUp };
+    const replan = makePlan(input);
+    reportRefusals(deps, { ...replan, refusals: replan.refusals.filter((r) => r.where === view.zone.name && staleNames.has(r.name ?? '')) });
+    const replanned = replan.zones[index]?.groups ?? [];
     pending = replanned.filter((g) => staleNames.has(g.name));
   }
 }

@@ -224,6 +224,22 @@ describe('handler: what each input gets', () => {
     expect(logs.some((l) => l.message === 'change batch went stale; re-planning from fresh records')).toBe(true);
   });
 
+  it('loses a race for a free name cleanly: the CREATE fails, the re-plan sees the winner, and nothing is overwritten', async () => {
+    world({ instances: [ec2Instance('running')] });
+    const winner = '"heritage=ec2ip,owner=ec2ip,region=us-east-1,instance=i-0aaaaaaaaaaaaaaaa"';
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [{ Name: 'example.com.', Type: 'SOA', TTL: 900, ResourceRecords: [{ Value: 'soa' }] }], IsTruncated: false })
+      .resolves({ ResourceRecordSets: [{ Name: '_ec2ip.web.example.com.', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: winner }] }], IsTruncated: false });
+    ec2.on(DescribeInstancesCommand, { Filters: [{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaaa'] }] }).resolves({ Reservations: [{ Instances: [ec2Instance('running', { InstanceId: 'i-0aaaaaaaaaaaaaaaa' })] }] });
+    route53.on(ChangeResourceRecordSetsCommand).rejects(Object.assign(new Error('Tried to create resource record set but it already exists'), { name: 'InvalidChangeBatch' }));
+    await handler()(event('running'));
+    expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
+    const claim = route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0];
+    expect(claim).toMatchObject({ Action: 'CREATE', ResourceRecordSet: { Type: 'TXT', Name: '_ec2ip.web.example.com.' } });
+    expect(logs.filter((l) => l.message === 'name conflict').map((l) => l.zone)).toContain('example.com');
+  });
+
   it('runs a full reconcile for the scheduled event', async () => {
     world({ instances: [ec2Instance('running')] });
     await expect(handler()(loadEvent('constructed.scheduled'))).resolves.toEqual({ status: 'done', items: 1 });

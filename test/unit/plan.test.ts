@@ -19,7 +19,7 @@ function run(over: Partial<PlanInput> & { pub?: RecordSet[]; priv?: RecordSet[];
     { zone: PUB, records: over.pub ?? [] },
     { zone: PRIV, records: over.priv ?? [] },
   ];
-  return plan({ config: over.config ?? config, zones, parameters: new Map(Object.entries(over.params ?? {})), targets: over.targets ?? [], others: over.others ?? [], scope: over.scope ?? 'targets', ...(over.vanished ? { vanished: over.vanished } : {}), ...(over.waitingForPublicIp ? { waitingForPublicIp: over.waitingForPublicIp } : {}) });
+  return plan({ config: over.config ?? config, zones, parameters: new Map(Object.entries(over.params ?? {})), targets: over.targets ?? [], others: over.others ?? [], scope: over.scope ?? 'targets', ...(over.vanished ? { vanished: over.vanished } : {}), ...(over.lookedUp ? { lookedUp: over.lookedUp } : {}), ...(over.waitingForPublicIp ? { waitingForPublicIp: over.waitingForPublicIp } : {}) });
 }
 
 /** The plan as short strings, easy to read in a table. */
@@ -179,7 +179,7 @@ describe('plan: ownership', () => {
   it('hands a name to a waiting claimant when the owner terminates, by an atomic swap of the ownership record', () => {
     const dead = instance('i-1', { state: 'terminated', publicIp: undefined });
     const next = instance('i-2', { publicIp: '7.7.7.7', privateIp: '10.0.0.7' });
-    const p = run({ targets: [next], others: [dead], pub: publishedPub, priv: [], params: publishedParams });
+    const p = run({ targets: [next], others: [dead], lookedUp: new Set(['i-1', 'i-2']), pub: publishedPub, priv: [], params: publishedParams });
     expect(summary(p)).toEqual([
       `ZPUB DELETE TXT _ec2ip.web.example.com. ${own('i-1')}`,
       `ZPUB CREATE TXT _ec2ip.web.example.com. ${own('i-2')}`,
@@ -194,9 +194,15 @@ describe('plan: ownership', () => {
     expect(p.zones[0]?.groups[0]).toMatchObject({ reason: 'takeover', instanceIds: ['i-2', 'i-1'] });
   });
 
-  it('treats an owner that no longer exists as gone', () => {
-    const p = run({ targets: [instance('i-2', { publicIp: '7.7.7.7' })], pub: publishedPub });
+  it('treats an owner that DescribeInstances no longer finds as gone', () => {
+    const p = run({ targets: [instance('i-2', { publicIp: '7.7.7.7' })], lookedUp: new Set(['i-1', 'i-2']), pub: publishedPub });
     expect(p.zones[0]?.groups[0]?.reason).toBe('takeover');
+  });
+
+  it('never takes a name from an owner it did not look up', () => {
+    const p = run({ targets: [instance('i-2', { publicIp: '7.7.7.7' })], lookedUp: new Set(['i-2']), pub: publishedPub });
+    expect(p.zones[0]?.groups).toEqual([]);
+    expect(p.refusals[0]).toMatchObject({ kind: 'conflict', instanceId: 'i-2', reason: expect.stringContaining('owned by i-1') });
   });
 
   it('refuses an invalid name once, with the reason, and writes nothing for it', () => {
