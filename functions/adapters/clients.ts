@@ -1,6 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
 
 /** The three SDK clients ec2ip uses; created once at module scope and passed into the adapters. */
 export interface Clients {
@@ -12,10 +13,20 @@ export interface Clients {
 const DEFAULT_MAX_ATTEMPTS = 4;
 
 /**
+ * True when the credentials are in the environment and the SDK's default chain would use them:
+ * always inside Lambda. The default chain skips the environment when AWS_PROFILE is set (the
+ * CLI with a profile), so then it is left to the chain.
+ */
+export function envCredentials(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !env.AWS_PROFILE);
+}
+
+/**
  * Clients with an explicit request timeout (the SDK has none by default, so a stalled call
  * would hang until the Lambda times out) and retry settings that `AWS_MAX_ATTEMPTS` and
  * `AWS_RETRY_MODE` override: the SDK reads those only when the code leaves them unset.
- * Endpoint, region and credentials come from the SDK's standard environment.
+ * Endpoint, region and credentials come from the SDK's standard environment; credentials in
+ * the environment are read directly (fromEnv), without the default chain's other providers.
  */
 export function createClients(env: Record<string, string | undefined> = process.env, region?: string): Clients {
   const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000);
@@ -24,6 +35,7 @@ export function createClients(env: Record<string, string | undefined> = process.
     ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: DEFAULT_MAX_ATTEMPTS }),
     ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
     requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
+    ...(envCredentials(env) ? { credentials: fromEnv() } : {}),
   };
   return {
     ec2: new EC2Client(common),

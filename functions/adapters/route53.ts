@@ -110,6 +110,8 @@ export interface ApplyOutcome {
   applied: ChangeGroup[];
   /** Rejected because a change no longer matched the zone: re-plan from fresh state. */
   stale: ChangeGroup[];
+  /** Route 53's reason for the last rejection, for the log. */
+  rejection?: string;
   /** Not applied for another reason (throttling, 5xx, timeout after retries): retry later. */
   failed: { group: ChangeGroup; error: unknown }[];
 }
@@ -138,7 +140,10 @@ export async function applyGroups(route53: Route53Client, zoneId: string, groups
       );
       outcome.applied.push(...batch);
     } catch (error) {
-      if (isRejectedBatch(error)) outcome.stale.push(...batch);
+      if (isRejectedBatch(error)) {
+        outcome.stale.push(...batch);
+        outcome.rejection = (error as Error).message;
+      }
       else outcome.failed.push(...batch.map((group) => ({ group, error })));
     }
   }

@@ -28,7 +28,13 @@ export interface Deps {
 }
 
 /** Which instances a run is about: some ids (an event) or everything (the reconcile). */
-export type Scope = { kind: 'instances'; ids: readonly string[] } | { kind: 'all' };
+export type Scope =
+  /**
+   * Some instances. `thorough` reads whole zones and the whole prefix, so names an instance
+   * owns but no longer claims (a removed or renamed tag) are found and released at once.
+   */
+  | { kind: 'instances'; ids: readonly string[]; thorough?: boolean }
+  | { kind: 'all' };
 
 export interface SyncOptions {
   /** Plan only; write nothing (the CLI's `plan`). */
@@ -46,6 +52,8 @@ export interface SyncResult {
   failed: Map<string, string>;
   /** Writes that landed. */
   written: number;
+  /** Writes that landed, by kind, for the summary line. */
+  stats: { recordsCreated: number; recordsDeleted: number; parametersWritten: number; parametersDeleted: number };
 }
 
 /** How many names an event may look up one by one before listing the whole zone is cheaper. */
@@ -57,7 +65,7 @@ const ZONE_ATTEMPTS = 3;
 export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}): Promise<SyncResult> {
   const { clients, config } = deps;
   const all = scope.kind === 'all';
-  const pages = all ? Number.POSITIVE_INFINITY : 1;
+  const pages = all || scope.thorough ? Number.POSITIVE_INFINITY : 1;
   const configured = configuredZones(config);
 
   const [targets, listings, parameterListing] = await Promise.all([
@@ -79,7 +87,13 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   const vanished = all ? [] : scope.ids.filter((id) => !targets.some((t) => t.id === id));
   const input: PlanInput = { config, zones: views, parameters, targets, others, lookedUp, vanished, scope: all ? 'all' : 'targets', waitingForPublicIp: waiting };
   const plan = makePlan(input);
-  const result: SyncResult = { instances: new Map(targets.map((t) => [t.id, t])), plan, failed: new Map(), written: 0 };
+  const result: SyncResult = {
+    instances: new Map(targets.map((t) => [t.id, t])),
+    plan,
+    failed: new Map(),
+    written: 0,
+    stats: { recordsCreated: 0, recordsDeleted: 0, parametersWritten: 0, parametersDeleted: 0 },
+  };
   reportRefusals(deps, plan);
   if (options.dryRun) return result;
 
@@ -196,9 +210,9 @@ async function applyZone(deps: Deps, input: PlanInput, index: number, groups: Ch
     for (const { group, error } of outcome.failed) fail(deps, result, group.instanceIds, `Route 53 change to ${group.name}.${view.zone.name} in zone ${view.zone.id} failed: ${errorMessage(error)}`);
     if (outcome.stale.length === 0) return;
     const staleNames = new Set(outcome.stale.map((g) => g.name));
-    deps.log.info('change batch went stale; re-planning from fresh records', { zone: view.zone.name, zoneId: view.zone.id, names: [...staleNames], attempt });
+    deps.log.info('change batch went stale; re-planning from fresh records', { zone: view.zone.name, zoneId: view.zone.id, names: [...staleNames], attempt, reason: outcome.rejection });
     if (attempt === ZONE_ATTEMPTS) {
-      for (const g of outcome.stale) fail(deps, result, g.instanceIds, `Route 53 rejected the changes to ${g.name}.${view.zone.name} in zone ${view.zone.id} ${ZONE_ATTEMPTS} times`);
+      for (const g of outcome.stale) fail(deps, result, g.instanceIds, `Route 53 rejected the changes to ${g.name}.${view.zone.name} in zone ${view.zone.id} ${ZONE_ATTEMPTS} times (${outcome.rejection ?? 'no reason given'})`);
       return;
     }
     const fresh = names.length > 0 && names.length <= TARGETED_NAMES
@@ -218,11 +232,14 @@ async function applyZone(deps: Deps, input: PlanInput, index: number, groups: Ch
 
 async function mergeOutcomes(outcomes: Promise<Awaited<ReturnType<typeof applyGroups>>>[]) {
   const all = await Promise.all(outcomes);
-  return { applied: all.flatMap((o) => o.applied), stale: all.flatMap((o) => o.stale), failed: all.flatMap((o) => o.failed) };
+  const rejection = all.find((o) => o.rejection)?.rejection;
+  return { applied: all.flatMap((o) => o.applied), stale: all.flatMap((o) => o.stale), failed: all.flatMap((o) => o.failed), ...(rejection ? { rejection } : {}) };
 }
 
 function recordApplied(deps: Deps, zone: Zone, group: ChangeGroup, result: SyncResult): void {
   result.written += group.changes.length;
+  result.stats.recordsCreated += group.changes.filter((c) => c.action === 'CREATE').length;
+  result.stats.recordsDeleted += group.changes.filter((c) => c.action === 'DELETE').length;
   const created = new Set(group.changes.filter((c) => c.action === 'CREATE').map((c) => `${c.record.name} ${c.record.type}`));
   deps.metrics.add('Published', created.size);
   deps.metrics.add('Deleted', group.changes.filter((c) => c.action === 'DELETE' && !created.has(`${c.record.name} ${c.record.type}`)).length);
@@ -240,6 +257,8 @@ async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[
   if (changes.length === 0) return;
   const outcome = await applyParameters(deps.clients.ssm, changes);
   result.written += outcome.applied.length;
+  result.stats.parametersWritten += outcome.applied.filter((c) => c.action !== 'delete').length;
+  result.stats.parametersDeleted += outcome.applied.filter((c) => c.action === 'delete').length;
   deps.metrics.add('Published', outcome.applied.filter((c) => c.action !== 'delete').length);
   deps.metrics.add('Deleted', outcome.applied.filter((c) => c.action === 'delete').length);
   const byName = new Map<string, ParameterChange[]>();

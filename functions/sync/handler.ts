@@ -94,16 +94,24 @@ async function process(deps: Deps, items: Item[], now: number): Promise<Verdicts
     const recentRunning = new Set(
       instanceItems.filter(({ request: r }) => r.kind === 'state' && r.state === 'running' && now - Date.parse(r.time) < PUBLIC_IP_GRACE_MS).map((i) => i.request.instanceId),
     );
+    const thorough = instanceItems.some((i) => i.request.kind === 'tag');
     runs.push(
-      run(deps, () => sync(deps, { kind: 'instances', ids }, { recentRunning }), instanceItems.map((i) => i.item), verdicts, (result) => {
+      run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning }), instanceItems.map((i) => i.item), verdicts, (result) => {
         for (const { item, request } of instanceItems) verdicts.set(item.id, verdictOf(request, result, now));
       }),
     );
   }
   if (reconcile.length > 0) {
+    const started = Date.now();
     runs.push(
       run(deps, () => sync(deps, { kind: 'all' }), reconcile, verdicts, (result) => {
-        log.info('reconcile done', { instances: result.instances.size, written: result.written, failed: result.failed.size });
+        log.info('reconcile done', {
+          instances: result.instances.size,
+          ...result.stats,
+          refused: result.plan.refusals.length,
+          failed: result.failed.size,
+          durationMs: Date.now() - started,
+        });
         metrics.add('Reconciled');
         const why = result.failed.size > 0 ? `reconcile left ${result.failed.size} instances to retry: ${[...result.failed.values()][0]}` : undefined;
         for (const item of reconcile) verdicts.set(item.id, why);

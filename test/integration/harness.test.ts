@@ -113,4 +113,16 @@ describe('moto harness', () => {
     await terminateInstances([id]);
     expect((await describeInstance(id)).State?.Name).toBe('terminated');
   });
+
+  it('rejects a Route 53 CREATE exactly when the record set exists, as AWS does (scripts/moto-server.py)', async () => {
+    const zone = await createZone('example.com');
+    const change = (Action: 'CREATE' | 'DELETE', name: string, value: string) =>
+      aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zone, ChangeBatch: { Changes: [{ Action, ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: value }] } }] } }));
+    await change('CREATE', 'web.example.com', '1.1.1.1');
+    await change('CREATE', 'zzz.example.com', '2.2.2.2');
+    await expect(change('CREATE', 'web.example.com', '3.3.3.3')).rejects.toThrow(/already exists/);
+    await change('DELETE', 'web.example.com', '1.1.1.1');
+    await change('CREATE', 'web.example.com', '1.1.1.1');
+    expect((await listRecords(zone)).filter((r) => r.name === 'web.example.com')).toEqual([{ name: 'web.example.com', type: 'A', ttl: 60, values: ['1.1.1.1'] }]);
+  });
 });

@@ -6,6 +6,7 @@
  * moto is missing or dies, the run fails with a message saying how to fix it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 
@@ -80,12 +81,15 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const command = process.env.MOTO_SERVER ?? 'moto_server';
+  // scripts/moto-server.py runs moto's own server with Route 53's CREATE fixed to behave
+  // as on AWS (see the file); MOTO_SERVER can name another launcher taking moto_server's flags.
+  const launcher = process.env.MOTO_SERVER ? [process.env.MOTO_SERVER] : ['python3', fileURLToPath(new URL('../../scripts/moto-server.py', import.meta.url))];
+  const command = launcher[0] as string;
   const port = await freePort();
   const endpoint = `http://${HOST}:${port}`;
   const output = new Tail();
 
-  const child = spawn(command, ['-H', HOST, '-p', String(port)], {
+  const child = spawn(command, [...launcher.slice(1), '-H', HOST, '-p', String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
