@@ -49,6 +49,8 @@ export function toInstance(raw: Ec2Instance): Instance | undefined {
   const primary = raw.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0);
   const v6 = (primary?.Ipv6Addresses ?? []).map((a) => ipv6(a.Ipv6Address)).filter((a): a is string => a !== undefined);
   const instance: Instance = { id: raw.InstanceId, state, ipv6: [...new Set(v6)] };
+  const enis = [...(raw.NetworkInterfaces ?? [])].sort((a, b) => (a.Attachment?.DeviceIndex ?? 99) - (b.Attachment?.DeviceIndex ?? 99)).map((n) => n.NetworkInterfaceId).filter((n): n is string => !!n);
+  if (enis.length > 1) instance.networkInterfaceIds = enis;
   const name = tag(NAME_TAG);
   if (name !== undefined) instance.nameTag = name;
   const eip = tag(EIP_TAG);

@@ -14,6 +14,7 @@ export interface ConfigOverrides {
   ttl?: string | undefined;
   onStop?: string | undefined;
   region?: string | undefined;
+  elasticIp?: string | undefined;
 }
 
 /**
@@ -63,7 +64,13 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
     throw new ConfigError(`ON_STOP="${onStop}" is not supported: use "delete" (remove public records when an instance stops) or "keep"`);
   }
 
+  const eipText = (pick(overrides.elasticIp, 'ENABLE_ELASTIC_IP') ?? 'false').toLowerCase();
+  if (eipText !== 'true' && eipText !== 'false') {
+    throw new ConfigError(`ENABLE_ELASTIC_IP="${eipText}" is not supported: use "true" (attach Elastic IPs to instances tagged ec2ip:eip) or "false"`);
+  }
+
   const config: Config = { region, prefix, ttl, ownerId, onStop };
+  if (eipText === 'true') config.elasticIp = true;
   if (hostedZoneId) config.hostedZoneId = hostedZoneId;
   if (privateHostedZoneId) config.privateHostedZoneId = privateHostedZoneId;
   return config;

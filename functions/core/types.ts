@@ -15,6 +15,8 @@ export interface Instance {
   publicIp?: string;
   privateIp?: string;
   ipv6: string[];
+  /** Network interfaces, the primary (device index 0) first; listed only when there are several. */
+  networkInterfaceIds?: string[];
 }
 
 export type ZoneKind = 'public' | 'private';
@@ -47,4 +49,6 @@ export interface Config {
   ttl: number;
   ownerId: string;
   onStop: OnStop;
+  /** Attach Elastic IPs to instances tagged `ec2ip:eip` (ENABLE_ELASTIC_IP). */
+  elasticIp?: boolean;
 }

@@ -8,6 +8,8 @@ import { describeInstances, describeTagged } from '../adapters/ec2.js';
 import type { Clients } from '../adapters/clients.js';
 import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
 import { applyParameters, getParameters, listParameters, type ParameterListing } from '../adapters/ssm.js';
+import { associate, describeAddresses } from '../adapters/eip.js';
+import { planAssociations, type Association } from '../core/eip.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -52,6 +54,8 @@ export interface SyncResult {
   failed: Map<string, string>;
   /** Writes that landed. */
   written: number;
+  /** Elastic IPs planned for attachment (attached unless a dry run) and why others were not. */
+  elasticIps: ReturnType<typeof planAssociations>;
   /** Writes that landed, by kind, for the summary line. */
   stats: { recordsCreated: number; recordsDeleted: number; parametersWritten: number; parametersDeleted: number };
 }
@@ -68,17 +72,22 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   const pages = all || scope.thorough ? Number.POSITIVE_INFINITY : 1;
   const configured = configuredZones(config);
 
-  const [targets, listings, parameterListing] = await Promise.all([
+  const [described, listings, parameterListing, addresses] = await Promise.all([
     all ? describeTagged(clients.ec2) : scope.ids.length > 0 ? describeInstances(clients.ec2, scope.ids) : Promise.resolve([]),
     Promise.all(configured.map((z) => listRecords(clients.route53, z.id, undefined, pages))),
     listParameters(clients.ssm, config.prefix, undefined, pages),
+    config.elasticIp ? describeAddresses(clients.ec2) : Promise.resolve([]),
   ]);
   const zones = await Promise.all(configured.map((z, i) => resolveZone(deps, z, listings[i])));
-  const names = claimedNames(targets, zones);
+  const names = claimedNames(described, zones);
+  const eip = planAssociations(config.elasticIp ? described : [], addresses);
 
-  const [views, parameters] = await Promise.all([
+  // Elastic IPs are attached in the same round as the remaining reads, so the writes that
+  // publish them are still only the third round.
+  const [views, parameters, targets] = await Promise.all([
     Promise.all(zones.map((zone, i) => completeZone(deps, zone, listings[i] as Listing, names))),
     completeParameters(deps, parameterListing, names),
+    attachElasticIps(deps, described, eip, options.dryRun ?? false),
   ]);
   const lookedUp = new Set(all ? targets.map((t) => t.id) : scope.ids);
   const others = await describeOwners(deps, lookedUp, views, parameters, all ? undefined : names);
@@ -92,6 +101,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
     plan,
     failed: new Map(),
     written: 0,
+    elasticIps: eip,
     stats: { recordsCreated: 0, recordsDeleted: 0, parametersWritten: 0, parametersDeleted: 0 },
   };
   reportRefusals(deps, plan);
@@ -100,6 +110,37 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   const zoneResults = views.map((view, i) => applyZone(deps, input, i, plan.zones[i]?.groups ?? [], all ? [] : names, result));
   await Promise.all([...zoneResults, applyParameterPlan(deps, plan.parameters, result)]);
   return result;
+}
+
+/**
+ * Attaches the planned Elastic IPs and returns the instances with the addresses they now
+ * have. A failure (the address was taken meanwhile, say) is logged once and counted; that
+ * instance keeps its ordinary public IP.
+ */
+async function attachElasticIps(deps: Deps, instances: Instance[], eip: ReturnType<typeof planAssociations>, dryRun: boolean): Promise<Instance[]> {
+  for (const p of eip.problems) {
+    deps.log.warn('elastic ip not attached', { instanceId: p.instanceId, reason: p.reason });
+    deps.metrics.add('ElasticIpProblems');
+  }
+  if (eip.associations.length === 0 || dryRun) return instances;
+  const attached = new Map<string, Association>();
+  await Promise.all(
+    eip.associations.map(async (a) => {
+      try {
+        await associate(deps.clients.ec2, a);
+        attached.set(a.instanceId, a);
+        deps.log.info('elastic ip attached', { instanceId: a.instanceId, allocationId: a.allocationId, publicIp: a.publicIp });
+        deps.metrics.add('ElasticIpAttached');
+      } catch (error) {
+        deps.log.warn('elastic ip not attached', { instanceId: a.instanceId, allocationId: a.allocationId, reason: `AssociateAddress of ${a.allocationId} to ${a.instanceId} failed: ${errorMessage(error)}; publishing its ordinary public IP instead` });
+        deps.metrics.add('ElasticIpProblems');
+      }
+    }),
+  );
+  return instances.map((i) => {
+    const a = attached.get(i.id);
+    return a ? { ...i, publicIp: a.publicIp } : i;
+  });
 }
 
 function configuredZones(config: Config): { id: string; kind: ZoneKind }[] {
