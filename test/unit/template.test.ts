@@ -707,6 +707,10 @@ const unwrapIfs = (tpl: Obj, condition: string): void => {
     return v;
   };
   walk(tpl);
+  // A resource that carries the condition itself loses it too.
+  for (const r of Object.values((tpl.Resources ?? {}) as Obj)) {
+    if (isObj(r) && r.Condition === condition) delete r.Condition;
+  }
 };
 
 const ALL_CASES = (check: (t: Evaluated) => void) => (tpl: Obj) => {

@@ -1,0 +1,80 @@
+/**
+ * Where the package lives (the CLI runs from scripts/ under tsx/vitest, or bundled as
+ * dist/cli.mjs) and how to (re)build the Lambda before a deploy.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CliError, EXIT } from '../cli/errors.js';
+import type { Io } from '../cli/io.js';
+
+/** The directory holding ec2ip's package.json, found upwards from `from` (default: this file). */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ec2ip') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new CliError(`cannot find the ec2ip package (its package.json) above ${from}`, EXIT.usage);
+    dir = parent;
+  }
+}
+
+export interface Layout {
+  root: string;
+  template: string;
+  dist: string;
+  bundle: string;
+  buildScript: string;
+}
+
+export function layout(root: string): Layout {
+  return {
+    root,
+    template: join(root, 'infra', 'template.yaml'),
+    dist: join(root, 'dist'),
+    bundle: join(root, 'dist', 'sync', 'index.mjs'),
+    buildScript: join(root, 'scripts', 'build.mjs'),
+  };
+}
+
+/**
+ * Runs `node scripts/build.mjs` unless told to skip; without the build script (an installed
+ * package) the shipped dist/ is used. Either way the bundle must exist afterwards.
+ */
+export async function ensureBuilt(paths: Layout, { skip }: { skip: boolean }, io: Io): Promise<void> {
+  if (!skip && existsSync(paths.buildScript)) {
+    io.stderr(`Building: node scripts/build.mjs\n`);
+    await runBuild(paths, io);
+  } else if (!skip) {
+    io.stderr(`No scripts/build.mjs here (an installed package): deploying the shipped ${paths.bundle}\n`);
+  }
+  if (!existsSync(paths.bundle)) {
+    throw new CliError(
+      `${paths.bundle} does not exist: run \`npm run build\` first${skip ? ' (or drop --skip-build)' : ''}`,
+      EXIT.usage,
+    );
+  }
+}
+
+function runBuild(paths: Layout, io: Io): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [paths.buildScript], { cwd: paths.root, stdio: ['ignore', 'pipe', 'pipe'], env: io.env as NodeJS.ProcessEnv });
+    // The build's own output is progress, not the command's result: keep stdout clean.
+    const forward = (chunk: Buffer) => io.stderr(chunk.toString().replace(/^(?=.)/gm, '  '));
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    child.once('error', (error) => reject(new CliError(`could not run the build: ${error.message}`, EXIT.failed, { cause: error })));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new CliError(`the build failed (${signal ?? `exit code ${code}`}); fix it, or pass --skip-build to deploy the existing dist/`, EXIT.failed));
+    });
+  });
+}
