@@ -10,6 +10,12 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   get: { summary: 'print one value of an instance (its public IP by default)', load: async () => (await import('../commands/get.js')).get },
+  list: { summary: 'list the published instances: addresses, state, hostname', load: async () => (await import('../commands/list.js')).list },
+  'ssh-config': { summary: 'Host blocks for ssh and VS Code Remote-SSH (HostKeyAlias = instance id)', load: async () => (await import('../commands/ssh-config.js')).sshConfig },
+  plan: { summary: 'show what a reconcile would change; writes nothing', load: async () => (await import('../commands/plan.js')).plan },
+  reconcile: { summary: 'bring every record and parameter up to date now', load: async () => (await import('../commands/reconcile.js')).reconcile },
+  deploy: { summary: 'build and deploy the stack (change set, live events, outputs)', load: async () => (await import('../commands/deploy.js')).deploy },
+  demo: { summary: 'the whole flow against a local AWS emulator (npm start)', load: async () => (await import('../commands/demo.js')).demo },
 };
 
 export const HELP = `ec2ip: stable hostnames and SSM parameters for EC2 instances whose IP changes

@@ -1,17 +1,22 @@
 /** `ec2ip get NAME [--field F]`: one GetParameter, the value alone on stdout. */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { PARAMETER_LEAVES } from '../../functions/core/desired.js';
 import { checkName } from '../../functions/core/names.js';
 import { explainAwsError } from '../cli/aws-errors.js';
+import { loadContext } from '../cli/context.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
 import { COMMON_HELP, parse } from '../cli/options.js';
 
 export const HELP = `Usage: ec2ip get NAME [--field FIELD]
 
-Prints one published value of the instance named NAME and nothing else, so it is
-safe in $(...). Exits 1 when the instance is unknown or has no such value (a
-stopped instance has no public-ip).
+Prints one published value of the instance named NAME (its SSM parameter
+<prefix>/NAME/FIELD) and nothing else, so it is safe in $(...):
+
+  ssh ec2-user@$(ec2ip get web)
+
+Exits 1 with a message on stderr when the instance is unknown or has no such
+value (a stopped instance has no public-ip).
 
 Options:
   --field FIELD   ${PARAMETER_LEAVES.join(', ')} (default public-ip)
@@ -31,10 +36,9 @@ export async function get(args: string[], io: Io): Promise<number> {
   if (!check.ok) throw new UsageError(check.reason.replace('the ec2ip:name tag', 'the name'));
   const field = values.field ?? 'public-ip';
   if (!(PARAMETER_LEAVES as readonly string[]).includes(field)) throw new UsageError(`--field ${field} is not one of ${PARAMETER_LEAVES.join(', ')}`);
-  const prefix = values.prefix ?? io.env.PARAMETER_PREFIX ?? '/ec2ip';
-  if (values.profile) io.env.AWS_PROFILE = values.profile;
-
-  const ssm = new SSMClient(values.region ? { region: values.region } : {});
+  const ctx = await loadContext(values, io);
+  const { prefix } = ctx.config;
+  const { ssm } = ctx.clients;
   const folder = `${prefix}/${check.name}`;
   const read = async (leaf: string) => {
     try {

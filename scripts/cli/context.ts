@@ -1,0 +1,143 @@
+/**
+ * What a command runs with: the configuration and the AWS clients. Each setting comes from
+ * its flag, else the environment, else the deployed stack's parameters, else the default,
+ * and is validated by the same `readConfig` as the Lambda's.
+ */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Clients } from '../../functions/adapters/clients.js';
+import { zoneName } from '../../functions/adapters/route53.js';
+import { readConfig } from '../../functions/core/config.js';
+import { ConfigError } from '../../functions/core/errors.js';
+import type { Config, Zone, ZoneKind } from '../../functions/core/types.js';
+import { explainAwsError } from './aws-errors.js';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+import type { CommonValues } from './options.js';
+import { readStack, type StackLookup } from './stack-settings.js';
+
+export const DEFAULT_STACK = 'ec2ip';
+
+export interface Context {
+  config: Config;
+  clients: Clients;
+  /** What was learnt from the deployed stack. */
+  stack: StackLookup;
+  /** The configured zones with their names (one GetHostedZone each, once), public first. */
+  zones(): Promise<Zone[]>;
+}
+
+/** Reads the settings (and, unless a zone is given, the stack) and creates the clients. */
+export async function loadContext(values: CommonValues, io: Io): Promise<Context> {
+  const profile = nonEmpty(values.profile);
+  const region = await resolveRegion(values, io, profile);
+  const common = clientConfig(io.env, region, profile);
+
+  const stackName = nonEmpty(values['stack-name']) ?? DEFAULT_STACK;
+  const zoneGiven = [values['hosted-zone-id'], values['private-hosted-zone-id'], io.env.HOSTED_ZONE_ID, io.env.PRIVATE_HOSTED_ZONE_ID].some((v) => nonEmpty(v));
+  const stack: StackLookup =
+    zoneGiven && values['stack-name'] === undefined ? { name: stackName, status: 'skipped' } : await readStack(new CloudFormationClient(common), stackName);
+
+  // The environment wins over the stack; an empty variable counts as unset.
+  const env: Record<string, string | undefined> = { ...stack.env };
+  for (const [key, value] of Object.entries(io.env)) if (nonEmpty(value)) env[key] = value;
+  let config: Config;
+  try {
+    config = readConfig(env, {
+      region,
+      hostedZoneId: values['hosted-zone-id'],
+      privateHostedZoneId: values['private-hosted-zone-id'],
+      prefix: values.prefix,
+      ownerId: values['owner-id'],
+      ttl: values.ttl,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(flagNames(error.message), { cause: error });
+    throw error;
+  }
+
+  const clients: Clients = { ec2: new EC2Client(common), route53: new Route53Client(common), ssm: new SSMClient(common) };
+  let zones: Promise<Zone[]> | undefined;
+  return {
+    config,
+    clients,
+    stack,
+    zones: () => (zones ??= resolveZones(clients.route53, config)),
+  };
+}
+
+/** One line saying where the settings came from, for commands that write or plan. */
+export function describeSettings(ctx: Context): string {
+  const { config, stack } = ctx;
+  const zones = [config.hostedZoneId && `public zone ${config.hostedZoneId}`, config.privateHostedZoneId && `private zone ${config.privateHostedZoneId}`].filter(Boolean);
+  const using = `owner ${config.ownerId}, region ${config.region}, prefix ${config.prefix}, ${zones.length > 0 ? zones.join(', ') : 'no zones'}, on stop ${config.onStop}`;
+  switch (stack.status) {
+    case 'found':
+      return `using the settings of stack ${stack.name}: ${using}`;
+    case 'missing':
+      return `no stack ${stack.name} found; using the environment and defaults: ${using}`;
+    case 'denied':
+      return `cannot read stack ${stack.name} (access denied); using the environment and defaults: ${using}`;
+    case 'skipped':
+      return `using ${using}`;
+  }
+}
+
+async function resolveRegion(values: CommonValues, io: Io, profile: string | undefined): Promise<string> {
+  const given = nonEmpty(values.region) ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
+  if (given) return given;
+  try {
+    // The SDK's own lookup: the profile's `region` in ~/.aws/config.
+    const region = await new SSMClient(profile ? { profile } : {}).config.region();
+    if (region) return region;
+  } catch {
+    // Reported below with what to do.
+  }
+  throw new UsageError('no AWS region: pass --region, set AWS_REGION, or set `region` in your AWS profile');
+}
+
+/**
+ * Client settings as the Lambda's (functions/adapters/clients.ts) plus the profile: an
+ * explicit request timeout, retries that AWS_MAX_ATTEMPTS and AWS_RETRY_MODE override.
+ */
+function clientConfig(env: Record<string, string | undefined>, region: string, profile: string | undefined) {
+  const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 10_000);
+  return {
+    region,
+    ...(profile ? { profile } : {}),
+    ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 3 }),
+    ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
+    requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
+  };
+}
+
+async function resolveZones(route53: Route53Client, config: Config): Promise<Zone[]> {
+  const configured: { id: string; kind: ZoneKind }[] = [];
+  if (config.hostedZoneId) configured.push({ id: config.hostedZoneId, kind: 'public' });
+  if (config.privateHostedZoneId) configured.push({ id: config.privateHostedZoneId, kind: 'private' });
+  return Promise.all(
+    configured.map(async (z) => {
+      try {
+        return { ...z, name: await zoneName(route53, z.id) };
+      } catch (error) {
+        throw explainAwsError(error, `reading the ${z.kind} hosted zone ${z.id}`);
+      }
+    }),
+  );
+}
+
+/** readConfig names environment variables; on the command line the flags are what the user sees. */
+function flagNames(message: string): string {
+  return message
+    .replace(/^PRIVATE_HOSTED_ZONE_ID=/, '--private-hosted-zone-id / PRIVATE_HOSTED_ZONE_ID=')
+    .replace(/^HOSTED_ZONE_ID=/, '--hosted-zone-id / HOSTED_ZONE_ID=')
+    .replace(/^PARAMETER_PREFIX=/, '--prefix / PARAMETER_PREFIX=')
+    .replace(/^RECORD_TTL=/, '--ttl / RECORD_TTL=')
+    .replace(/^OWNER_ID=/, '--owner-id / OWNER_ID=');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

@@ -1,0 +1,70 @@
+/** A sync plan as people read it (`+ CREATE A web.example.com 1.2.3.4`) and as scripts read it (JSON). */
+import { changeCount, type Plan } from '../../functions/core/plan.js';
+import type { Context } from './context.js';
+
+const trimDot = (name: string) => name.replace(/\.$/, '');
+
+/** The plan's changes, one per line under its zone or the parameter prefix, then the refusals. */
+export function formatPlan(plan: Plan, prefix: string): string {
+  const out: string[] = [];
+  for (const { zone, groups } of plan.zones) {
+    if (groups.length === 0) continue;
+    out.push(`${zone.name} (${zone.kind} zone ${zone.id}):`);
+    for (const group of groups) {
+      for (const c of group.changes) {
+        out.push(`  ${c.action === 'CREATE' ? '+' : '-'} ${c.action} ${c.record.type} ${trimDot(c.record.name)} ${c.record.values.join(' ')}`.trimEnd());
+      }
+    }
+  }
+  if (plan.parameters.length > 0) {
+    out.push(`SSM parameters under ${prefix}:`);
+    for (const c of plan.parameters) {
+      out.push(c.action === 'delete' ? `  - delete ${c.parameter}` : `  ${c.action === 'create' ? '+' : '~'} ${c.action} ${c.parameter} = ${c.value ?? ''}`);
+    }
+  }
+  if (plan.refusals.length > 0) {
+    out.push('Refused (nothing is written for these):');
+    for (const r of plan.refusals) out.push(`  ! ${r.name ? `${r.name} (${r.instanceId})` : r.instanceId}${r.where ? ` in ${r.where}` : ''}: ${r.reason}`);
+  }
+  return out.map((l) => `${l}\n`).join('');
+}
+
+/** "3 changes (2 in Route 53, 1 in SSM), 1 refusal" or "no changes". */
+export function summarise(plan: Plan): string {
+  const total = changeCount(plan);
+  const records = total - plan.parameters.length;
+  const refused = plan.refusals.length > 0 ? `, ${plural(plan.refusals.length, 'refusal')}` : '';
+  return total === 0 ? `no changes${refused}` : `${plural(total, 'change')} (${records} in Route 53, ${plan.parameters.length} in SSM)${refused}`;
+}
+
+/** The plan for `--json`: the settings it was made with, then every change. */
+export function planJson(plan: Plan, ctx: Context) {
+  const { config, stack } = ctx;
+  return {
+    settings: {
+      owner: config.ownerId,
+      region: config.region,
+      prefix: config.prefix,
+      ttl: config.ttl,
+      onStop: config.onStop,
+      stack: { name: stack.name, status: stack.status },
+      zones: plan.zones.map(({ zone }) => zone),
+    },
+    changes: changeCount(plan),
+    zones: plan.zones.map(({ zone, groups }) => ({
+      ...zone,
+      groups: groups.map((g) => ({
+        name: g.name,
+        reason: g.reason,
+        instanceIds: g.instanceIds,
+        changes: g.changes.map((c) => ({ action: c.action, type: c.record.type, name: trimDot(c.record.name), ttl: c.record.ttl ?? null, values: c.record.values })),
+      })),
+    })),
+    parameters: plan.parameters.map((c) => ({ action: c.action, parameter: c.parameter, value: c.value ?? null, name: c.name, instanceIds: c.instanceIds })),
+    refusals: plan.refusals,
+  };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
