@@ -3,7 +3,10 @@
  * 127.0.0.1 port in a process group of its own, so stopping it stops everything it started.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { packageRoot } from '../deploy/build.js';
 import { CliError, EXIT } from './errors.js';
 
 const HOST = '127.0.0.1';
@@ -17,17 +20,43 @@ export interface Emulator {
   stop(now?: boolean): Promise<void>;
   /** Sends SIGKILL to the group at once: for `exit` handlers, which cannot wait. */
   killNow(): void;
+  /** The last lines the server printed, for an error message. */
+  output(): string;
+  /** Calls `listener` if the server exits before `stop` is called. */
+  onUnexpectedExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
 }
 
+/** How to start the emulator: a command and its leading arguments (moto_server's flags follow). */
+export type Launcher = [string, ...string[]];
+
 /**
- * Starts `command` (default moto_server) and resolves once it answers. `onSpawn` gets the
- * emulator as soon as the process exists, so a signal during the start-up can stop it too.
+ * The launcher to use: `MOTO_SERVER` when set; else scripts/moto-server.py of this checkout
+ * (moto's own server with Route 53's CREATE made to behave as on AWS); else `moto_server`.
  */
-export async function startEmulator(command = 'moto_server', onSpawn?: (emulator: Emulator) => void): Promise<Emulator> {
+export function defaultLauncher(env: Record<string, string | undefined> = process.env): Launcher {
+  if (env.MOTO_SERVER) return [env.MOTO_SERVER];
+  try {
+    const script = join(packageRoot(), 'scripts', 'moto-server.py');
+    if (existsSync(script)) return ['python3', script];
+  } catch {
+    // Installed without its scripts/: plain moto.
+  }
+  return ['moto_server'];
+}
+
+export interface EmulatorOptions {
+  launcher?: Launcher;
+  /** Called as soon as the process exists, so a signal during the start-up can stop it too. */
+  onSpawn?: (emulator: Emulator) => void;
+}
+
+/** Starts the emulator on a free 127.0.0.1 port and resolves once it answers. */
+export async function startEmulator({ launcher = defaultLauncher(), onSpawn }: EmulatorOptions = {}): Promise<Emulator> {
+  const [command, ...prefix] = launcher;
   const port = await freePort();
   const endpoint = `http://${HOST}:${port}`;
   let output = '';
-  const child = spawn(command, ['-H', HOST, '-p', String(port)], {
+  const child = spawn(command, [...prefix, '-H', HOST, '-p', String(port)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
@@ -64,11 +93,15 @@ export async function startEmulator(command = 'moto_server', onSpawn?: (emulator
     }
   };
   const running = () => child.exitCode === null && child.signalCode === null && pid !== undefined;
+  let stopping = false;
   const emulator: Emulator = {
     endpoint,
     pid: pid ?? -1,
     killNow: () => signalGroup('SIGKILL'),
+    output: () => lastLines(output, 30),
+    onUnexpectedExit: (listener) => child.once('exit', (code, signal) => stopping || listener(code, signal)),
     stop: async (now = false) => {
+      stopping = true;
       if (running()) {
         signalGroup(now ? 'SIGKILL' : 'SIGTERM');
         const timer = setTimeout(() => signalGroup('SIGKILL'), 3_000);

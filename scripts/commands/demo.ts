@@ -19,7 +19,7 @@ import {
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sqsBatch, scheduledEvent, stateChangeEvent } from '../cli/demo-events.js';
-import { startEmulator, type Emulator } from '../cli/emulator.js';
+import { defaultLauncher, startEmulator, type Emulator } from '../cli/emulator.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
 import { parse } from '../cli/options.js';
@@ -92,7 +92,7 @@ export async function demo(args: string[], io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    emulator = await startEmulator(io.env.MOTO_SERVER || 'moto_server', (spawned) => (emulator = spawned));
+    emulator = await startEmulator({ launcher: defaultLauncher(io.env), onSpawn: (spawned) => (emulator = spawned) });
     io.stderr(`moto_server pid ${emulator.pid} listening on ${emulator.endpoint}\n`);
     await run(io, emulator, bundle);
   } finally {
