@@ -38,6 +38,46 @@ export interface ParameterOutcome {
 
 /** How many PutParameter calls run at once: SSM allows only a few per second on standard throughput. */
 const PUT_CONCURRENCY = 4;
+/**
+ * PutParameter starts per second from this container (SSM's default throughput allows about 3
+ * per second per account). Pacing keeps a burst from spending the SDK's retry quota on
+ * throttling errors, after which every throttled put fails at once and its item is retried
+ * again and again until it lands in the DLQ.
+ */
+const PUT_PER_SECOND = Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
+/** A token bucket: an event's few puts go at once, a burst's are spread at PUT_PER_SECOND. */
+const PUT_BURST = 3;
+/** How long one run keeps retrying throttled puts itself before leaving them to the next delivery (Lambda timeout 120 s). */
+const PUT_BUDGET_MS = 60_000;
+const bucket = { tokens: PUT_BURST, at: Date.now() };
+
+/** Waits for a PutParameter token. */
+async function putToken(): Promise<void> {
+  for (;;) {
+    const now = Date.now();
+    bucket.tokens = Math.min(PUT_BURST, bucket.tokens + ((now - bucket.at) / 1000) * PUT_PER_SECOND);
+    bucket.at = now;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, ((1 - bucket.tokens) / PUT_PER_SECOND) * 1000));
+  }
+}
+
+async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: number): Promise<void> {
+  for (let wait = 500; ; wait = Math.min(wait * 2, 8000)) {
+    await putToken();
+    try {
+      await ssm.send(command);
+      return;
+    } catch (error) {
+      const throttled = (error as { $retryable?: { throttling?: boolean }; name?: string }).$retryable?.throttling === true || (error as { name?: string }).name === 'ThrottlingException';
+      if (!throttled || Date.now() + wait > deadline) throw error;
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)));
+    }
+  }
+}
 
 /**
  * Writes the changes: deletes in batches of 10, puts a few at a time. A `create` writes
@@ -62,12 +102,15 @@ export async function applyParameters(ssm: SSMClient, changes: readonly Paramete
     }),
   );
   const queue = [...puts];
+  const deadline = Date.now() + PUT_BUDGET_MS;
   const putting = Promise.all(
     Array.from({ length: Math.min(PUT_CONCURRENCY, queue.length) }, async () => {
       for (let change = queue.shift(); change; change = queue.shift()) {
         try {
-          await ssm.send(
+          await pacedPut(
+            ssm,
             new PutParameterCommand({ Name: change.parameter, Value: change.value, Type: 'String', Overwrite: change.action === 'put', Description: 'Managed by ec2ip' }),
+            deadline,
           );
           outcome.applied.push(change);
         } catch (error) {

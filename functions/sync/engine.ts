@@ -86,7 +86,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   // publish them are still only the third round.
   const [views, parameters, targets] = await Promise.all([
     Promise.all(zones.map((zone, i) => completeZone(deps, zone, listings[i] as Listing, names))),
-    completeParameters(deps, parameterListing, names),
+    completeParameters(deps, parameterListing, names, all || (scope.kind === 'instances' && scope.thorough === true)),
     attachElasticIps(deps, described, eip, options.dryRun ?? false),
   ]);
   const lookedUp = new Set(all ? targets.map((t) => t.id) : scope.ids);
@@ -182,10 +182,13 @@ async function completeZone(deps: Deps, zone: Zone, listing: Listing, names: rea
   return { zone, records: [...listing.records, ...rest.records] };
 }
 
-async function completeParameters(deps: Deps, listing: ParameterListing, names: readonly string[]): Promise<Map<string, string>> {
+async function completeParameters(deps: Deps, listing: ParameterListing, names: readonly string[], thorough = true): Promise<Map<string, string>> {
   if (!listing.next) return listing.parameters;
   const { ssm } = deps.clients;
-  if (names.length * PARAMETER_LEAVES.length <= TARGETED_NAMES * 10) {
+  // An event's run needs only its names' parameters: read them by name, 10 per call in one
+  // round, whatever the size of the prefix (listing it costs one call per 10 parameters, in
+  // sequence). Only a thorough run (a tag change) must list, to find names an instance left.
+  if (!thorough || names.length * PARAMETER_LEAVES.length <= TARGETED_NAMES * 10) {
     const wanted = names.flatMap((n) => PARAMETER_LEAVES.map((leaf) => `${parameterFolder(deps.config.prefix, n)}/${leaf}`));
     return wanted.length > 0 ? getParameters(ssm, wanted) : new Map();
   }

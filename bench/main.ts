@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: the performance goals of issue 7, measured as ratios within one run.
+ *
+ *   npm run bench                                   everything (~6–8 minutes on 2 cores)
+ *   npm run bench -- --only cold,rounds             some sections: cold, rounds, burst, throttle
+ *   npm run bench -- --runs 25 --instances 500 --throttle-instances 500 --latency 100
+ *   npm run bench -- --bundle path/to/other/index.mjs   measure another build of the Lambda
+ *
+ * Prints a table and writes bench/results.json. Starts its own moto_server.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+import { lambdaOptions } from '../scripts/esbuild/options.mjs';
+import { node22 } from '../scripts/node22.mjs';
+import { stateChangeEvent } from '../test/support/events.js';
+import { lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
+import { createZone, runInstances, seeder } from './lib/aws.js';
+import { startMoto } from './lib/moto-server.js';
+import { burst, roundTrips, throttledBurst, type BurstResult, type RoundTripCase, type ThrottledResult } from './scenarios.js';
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    only: { type: 'string' },
+    /** Measure another build of the Lambda (e.g. one with bench/engine-proposal.patch applied) instead of dist/. */
+    bundle: { type: 'string' },
+    /** Where to write the results (default bench/results.json). */
+    results: { type: 'string' },
+    runs: { type: 'string', default: '15' },
+    latency: { type: 'string', default: '200' },
+    instances: { type: 'string', default: '500' },
+    'throttle-instances': { type: 'string', default: '100' },
+    /** Extra Lambda environment for the throttled burst, e.g. --throttle-env AWS_RETRY_MODE=adaptive. */
+    'throttle-env': { type: 'string', multiple: true },
+  },
+});
+const sections = new Set((args.only ?? 'cold,rounds,burst,throttle').split(','));
+const RUNS = Number(args.runs);
+const LATENCY = Number(args.latency);
+const INSTANCES = Number(args.instances);
+const THROTTLE_INSTANCES = Number(args['throttle-instances']);
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORK = fileURLToPath(new URL('./', import.meta.url));
+// A private copy: other builds in this tree (npm test, npm run build) wipe dist/.
+const BUNDLE = join(WORK, 'lambda', 'sync', 'index.mjs');
+mkdirSync(dirname(BUNDLE), { recursive: true });
+copyFileSync(args.bundle ?? join(ROOT, 'dist/sync/index.mjs'), BUNDLE);
+// Node 22 (the Lambda runtime's version) comes from scripts/node22.mjs; the machine's Node runs the bench.
+const NODE22 = node22();
+const NODE_SYSTEM = process.execPath;
+
+// The handler logs JSON lines to stdout: keep them out of the table.
+const stdout = process.stdout.write.bind(process.stdout);
+const print = (line = '') => stdout(`${line}\n`);
+process.stdout.write = (() => true) as typeof process.stdout.write;
+
+const RESULTS = args.results ?? fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+// With --only, the sections not run keep their figures from the last run.
+const previous = args.only && existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, unknown>) : {};
+const results: Record<string, unknown> = {
+  ...previous,
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  bundle: args.bundle ?? 'dist/sync/index.mjs',
+};
+
+const moto = await startMoto();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void moto.stop().finally(() => process.exit(130)));
+}
+const started = performance.now();
+try {
+  const stamp = <T,>(value: T) => ({ measuredAt: new Date().toISOString(), bundle: args.bundle ?? 'dist/sync/index.mjs', ...value });
+  if (sections.has('cold')) results.coldStart = stamp(await cold());
+  if (sections.has('rounds')) results.roundTrips = stamp({ cases: await rounds() });
+  if (sections.has('burst')) results.burst = stamp(await burstSection());
+  if (sections.has('throttle')) results.throttled = stamp(await throttleSection());
+} finally {
+  await moto.stop();
+}
+results.benchSeconds = Math.round((performance.now() - started) / 1000);
+writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+print(`\nwrote ${RESULTS} (${results.benchSeconds as number} s)`);
+
+// ------------------------------------------------------------------------------ sections
+
+async function cold(): Promise<unknown> {
+  print(`\n== 1. Cold start: (cold − warm) / empty, median of ${RUNS} interleaved runs (goal ≤ 1.5; bundle ≤ 400 KB)`);
+  const s = seeder(moto.endpoint);
+  await moto.reset();
+  const env0 = { HOSTED_ZONE_ID: await createZone(s, 'example.com'), PRIVATE_HOSTED_ZONE_ID: await createZone(s, 'internal.example', true) };
+  const [id] = await runInstances(s, 1, 'web');
+  const event = stateChangeEvent(id as string, 'running');
+  const env = lambdaEnv({ AWS_ENDPOINT_URL: moto.endpoint, ...env0 });
+
+  // The build steps, each on top of the previous one; the last is what `npm run build` ships.
+  const variants: { step: string; bundle: string }[] = [];
+  for (const [step, options] of [
+    ['plain esbuild (module main field, minify)', { pruneSchemas: false, lambdaCredentials: false }],
+    ['+ prune unused SDK schemas (plugin)', { pruneSchemas: true, lambdaCredentials: false }],
+  ] as const) {
+    const dir = join(WORK, 'variants', String(variants.length));
+    await build({ ...lambdaOptions(dir, options), absWorkingDir: ROOT, sourcemap: false, logLevel: 'error' });
+    variants.push({ step, bundle: join(dir, 'sync', 'index.mjs') });
+  }
+  variants.push({ step: '+ Lambda-only credential chain (shipped bundle)', bundle: BUNDLE });
+
+  // Publish the state once, so the measured event only reads.
+  await measureColdStart({ node: NODE_SYSTEM, bundle: BUNDLE, env, event, runs: 1 });
+
+  const rows: (ColdStartResult & { step: string })[] = [];
+  for (const v of variants) rows.push({ step: v.step, ...(await measureColdStart({ node: NODE_SYSTEM, bundle: v.bundle, env, event, runs: RUNS })) });
+  rows.push({ step: 'shipped bundle, Node 22 (the Lambda runtime)', ...(await measureColdStart({ node: NODE22, bundle: BUNDLE, env, event, runs: RUNS })) });
+
+  table(
+    ['step', 'node', 'bundle KB', 'empty ms', 'cold ms', 'warm ms', 'ratio', 'CPU ms e/c/w', 'CPU ratio', 'goal'],
+    rows.map((r) => [r.step, r.nodeVersion, r.bundleKB, r.emptyMs, r.coldMs, r.warmMs, r.ratio, `${r.cpu.emptyMs}/${r.cpu.coldMs}/${r.cpu.warmMs}`, r.cpu.ratio, r.ratio <= 1.5 && r.bundleKB <= 400 ? 'met' : 'not met']),
+  );
+  return { runs: RUNS, event: 'running, state already published (reads only)', steps: rows };
+}
+
+async function rounds(): Promise<RoundTripCase[]> {
+  print(`\n== 2. Round trips: one running event, new instance, both zones, warm Lambda, every request delayed by L = ${LATENCY} ms`);
+  const cases = [
+    await roundTrips(moto, BUNDLE, { latencyMs: LATENCY, large: false, samples: 3 }),
+    await roundTrips(moto, BUNDLE, { latencyMs: LATENCY, large: true, samples: 3 }),
+  ];
+  table(
+    ['case', 'rounds', 'elapsed / L', 'moto ms/request', 'goal', 'calls'],
+    cases.map((c) => [c.name, c.rounds.join(','), c.elapsedInL, c.motoMsPerRequest, `${c.goalRounds} rounds${c.records ? '' : ', 2.5 L'}: ${c.met ? 'met' : 'not met'}`, formatCalls(c.calls)]),
+  );
+  for (const c of cases) print(`  ${c.name}: slowest moto answer per action (ms beyond L): ${formatCalls(c.motoMsMax)}`);
+  return cases;
+}
+
+async function burstSection(): Promise<BurstResult> {
+  print(`\n== 3. Burst: ${INSTANCES} instances start, SQS batches of 100, against one event per invocation (no delay)`);
+  const r = await burst(moto, BUNDLE, { instances: INSTANCES, batchSize: 100 });
+  table(
+    ['batch', 'events', 'DescribeInstances', 'ChangeRRSets per zone', 'PutParameter', 'calls', 'failed items'],
+    r.batches.map((b, i) => [i + 1, b.events, b.describeInstances, Object.values(b.changesPerZone).join(' / ') || '0', b.putParameter, b.total, b.failed]),
+  );
+  table(
+    ['delivery', 'calls per event', 'calls'],
+    [
+      ['batched (SQS, 100 per invocation)', r.batchedCallsPerEvent, formatCalls(r.batchedCalls)],
+      ['naive (one event per invocation)', r.naiveCallsPerEvent, formatCalls(r.naiveCalls)],
+      ['the same batches again (duplicates)', round2(Object.values(r.duplicateCalls).reduce((a, b) => a + b, 0) / r.instances), formatCalls(r.duplicateCalls)],
+    ],
+  );
+  print(`  converged: ${r.converged}; goal (≤ 1 DescribeInstances and ≤ 1 change batch per zone per batch, no PutParameter for unchanged values): ${r.goalMet ? 'met' : 'not met'}`);
+  return r;
+}
+
+async function throttleSection(): Promise<ThrottledResult> {
+  print(`\n== 4. Burst under throttling: ${THROTTLE_INSTANCES} instances, Route 53 ≤ 5 req/s, PutParameter ≤ 3/s, SQS batches of 100, 2 concurrent, maxReceiveCount 5`);
+  const env = Object.fromEntries((args['throttle-env'] ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (Object.keys(env).length) print(`  Lambda environment: ${JSON.stringify(env)}`);
+  const r = await throttledBurst(moto, BUNDLE, { instances: THROTTLE_INSTANCES, batchSize: 100, concurrency: 2, maxReceiveCount: 5, env });
+  table(
+    ['instances', 'seconds to converge', 'invocations', 'redeliveries', 'DLQ', 'throttled answers', 'longest invocation s', 'goal'],
+    [[r.instances, r.secondsToConverge, r.invocations, r.redeliveries, r.dlq, r.throttledAnswers, r.longestInvocationSeconds, r.goalMet ? 'met' : 'not met']],
+  );
+  print(`  calls: ${formatCalls(r.calls)}`);
+  print(`  floor set by the limits: ${3 * r.instances} PutParameter at 3/s = ${r.instances} s`);
+  return r;
+}
+
+// ------------------------------------------------------------------------------ output
+
+function formatCalls(calls: Record<string, number>): string {
+  return Object.entries(calls)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k.split(':').pop()} ${v}`)
+    .join(', ');
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function table(head: string[], rows: (string | number)[][]): void {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
+  print(line(head));
+  print(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const r of cells.slice(1)) print(line(r));
+}
