@@ -9,7 +9,7 @@ import { countParameters, countRecords, createZone, fillParameters, fillZone, ru
 import type { Moto } from './lib/moto-server.js';
 import { median, round } from './cold-start.js';
 
-type Handler = (event: unknown) => Promise<unknown>;
+type Handler = (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<unknown>;
 
 let loads = 0;
 
@@ -318,7 +318,10 @@ export async function throttledBurst(
         const byRecord = new Map(event.Records.map((r, i) => [r.messageId, batch[i] as Message]));
         invocations++;
         const started = performance.now();
-        const out = await handler(event).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
+        // The template's function timeout (120 s), as the Lambda context reports it.
+        const timeoutAt = Date.now() + 120_000;
+        const context = { getRemainingTimeInMillis: () => timeoutAt - Date.now() };
+        const out = await handler(event, context).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
         longest = Math.max(longest, performance.now() - started);
         for (const failed of failures(out)) {
           const m = byRecord.get(failed);

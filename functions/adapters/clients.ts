@@ -21,22 +21,36 @@ export function envCredentials(env: Record<string, string | undefined>): boolean
   return Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !env.AWS_PROFILE);
 }
 
+/** Where the clients point and whose credentials they use; the rest comes from the environment. */
+export interface ClientOptions {
+  region?: string | undefined;
+  /** A named profile (the CLI's --profile); it wins over credentials in the environment. */
+  profile?: string | undefined;
+}
+
 /**
- * Clients with an explicit request timeout (the SDK has none by default, so a stalled call
- * would hang until the Lambda times out) and retry settings that `AWS_MAX_ATTEMPTS` and
- * `AWS_RETRY_MODE` override: the SDK reads those only when the code leaves them unset.
- * Endpoint, region and credentials come from the SDK's standard environment; credentials in
- * the environment are read directly (fromEnv), without the default chain's other providers.
+ * Settings for any SDK client of ec2ip: an explicit request timeout (the SDK has none by
+ * default, so a stalled call would hang until the Lambda times out) and retry settings that
+ * `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` override (the SDK reads those only when the code
+ * leaves them unset). Endpoint, region and credentials come from the SDK's standard
+ * environment; credentials in the environment are read directly (fromEnv), without the
+ * default chain's other providers.
  */
-export function createClients(env: Record<string, string | undefined> = process.env, region?: string): Clients {
+export function clientConfig(env: Record<string, string | undefined> = process.env, { region, profile }: ClientOptions = {}) {
   const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000);
-  const common = {
+  return {
     ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
     ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: DEFAULT_MAX_ATTEMPTS }),
     ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
     requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
-    ...(envCredentials(env) ? { credentials: fromEnv() } : {}),
+    ...(!profile && envCredentials(env) ? { credentials: fromEnv() } : {}),
   };
+}
+
+/** The three clients, with `clientConfig`'s settings. */
+export function createClients(env: Record<string, string | undefined> = process.env, options: ClientOptions = {}): Clients {
+  const common = clientConfig(env, options);
   return {
     ec2: new EC2Client(common),
     // Route 53 is a global service whose API lives in us-east-1; the SDK resolves that itself.

@@ -1,4 +1,5 @@
 import { DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { TransientError } from '../core/errors.js';
 import type { ParameterChange } from '../core/plan.js';
 
 /** Parameters read so far under a path; `next` is set while the listing is not complete. */
@@ -47,27 +48,31 @@ const PUT_CONCURRENCY = 4;
 const PUT_PER_SECOND = Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
 /** A token bucket: an event's few puts go at once, a burst's are spread at PUT_PER_SECOND. */
 const PUT_BURST = 3;
-/** How long one run keeps retrying throttled puts itself before leaving them to the next delivery (Lambda timeout 120 s). */
+/** Without a deadline from the caller: how long one run keeps putting before leaving the rest to the next delivery. */
 const PUT_BUDGET_MS = 60_000;
 const bucket = { tokens: PUT_BURST, at: Date.now() };
 
-/** Waits for a PutParameter token. */
-async function putToken(): Promise<void> {
+/** Waits for a PutParameter token; false if the next one would come after `deadline`. */
+async function putToken(deadline: number): Promise<boolean> {
   for (;;) {
     const now = Date.now();
     bucket.tokens = Math.min(PUT_BURST, bucket.tokens + ((now - bucket.at) / 1000) * PUT_PER_SECOND);
     bucket.at = now;
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      return;
+      return true;
     }
-    await new Promise((r) => setTimeout(r, ((1 - bucket.tokens) / PUT_PER_SECOND) * 1000));
+    const wait = ((1 - bucket.tokens) / PUT_PER_SECOND) * 1000;
+    if (now + wait > deadline) return false;
+    await new Promise((r) => setTimeout(r, wait));
   }
 }
 
 async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: number): Promise<void> {
   for (let wait = 500; ; wait = Math.min(wait * 2, 8000)) {
-    await putToken();
+    if (!(await putToken(deadline))) {
+      throw new TransientError(`no time left in this invocation to write ${command.input.Name} at SSM's rate of ${PUT_PER_SECOND}/s; the next delivery writes it`);
+    }
     try {
       await ssm.send(command);
       return;
@@ -83,7 +88,7 @@ async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: 
  * Writes the changes: deletes in batches of 10, puts a few at a time. A `create` writes
  * only if the parameter is absent, so a claim never overwrites a racing claimant.
  */
-export async function applyParameters(ssm: SSMClient, changes: readonly ParameterChange[]): Promise<ParameterOutcome> {
+export async function applyParameters(ssm: SSMClient, changes: readonly ParameterChange[], { deadline = Date.now() + PUT_BUDGET_MS }: { deadline?: number } = {}): Promise<ParameterOutcome> {
   const outcome: ParameterOutcome = { applied: [], failed: [] };
   const deletes = changes.filter((c) => c.action === 'delete');
   const puts = changes.filter((c) => c.action !== 'delete');
@@ -102,7 +107,6 @@ export async function applyParameters(ssm: SSMClient, changes: readonly Paramete
     }),
   );
   const queue = [...puts];
-  const deadline = Date.now() + PUT_BUDGET_MS;
   const putting = Promise.all(
     Array.from({ length: Math.min(PUT_CONCURRENCY, queue.length) }, async () => {
       for (let change = queue.shift(); change; change = queue.shift()) {

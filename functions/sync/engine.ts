@@ -41,6 +41,8 @@ export type Scope =
 export interface SyncOptions {
   /** Plan only; write nothing (the CLI's `plan`). */
   dryRun?: boolean;
+  /** When the writes must be done by (epoch ms): the invocation's time left, less a margin. */
+  deadline?: number;
   /** Ids whose `running` event is recent: a missing public IP may still come, so public parts are left as they are. */
   recentRunning?: ReadonlySet<string>;
 }
@@ -108,7 +110,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   if (options.dryRun) return result;
 
   const zoneResults = views.map((view, i) => applyZone(deps, input, i, plan.zones[i]?.groups ?? [], all ? [] : names, result));
-  await Promise.all([...zoneResults, applyParameterPlan(deps, plan.parameters, result)]);
+  await Promise.all([...zoneResults, applyParameterPlan(deps, plan.parameters, result, options.deadline)]);
   return result;
 }
 
@@ -297,9 +299,9 @@ function recordApplied(deps: Deps, zone: Zone, group: ChangeGroup, result: SyncR
   });
 }
 
-async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[], result: SyncResult): Promise<void> {
+async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<void> {
   if (changes.length === 0) return;
-  const outcome = await applyParameters(deps.clients.ssm, changes);
+  const outcome = await applyParameters(deps.clients.ssm, changes, deadline ? { deadline } : {});
   result.written += outcome.applied.length;
   result.stats.parametersWritten += outcome.applied.filter((c) => c.action !== 'delete').length;
   result.stats.parametersDeleted += outcome.applied.filter((c) => c.action === 'delete').length;

@@ -2,7 +2,7 @@
  * The Lambda's logic: read the items of an invocation, sync the instances they name in
  * one run, and answer which items must come back. Wiring lives in index.ts.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { errorMessage, TransientError } from '../core/errors.js';
 import type { InstanceState } from '../core/types.js';
 import { sync, type Deps, type SyncResult } from './engine.js';
@@ -10,6 +10,9 @@ import { isSqsEvent, parseEvent, parseSqsRecord, type Request } from './input.js
 
 /** How long a running instance without a public IPv4 is given to get one. */
 export const PUBLIC_IP_GRACE_MS = 2 * 60 * 1000;
+
+/** Time kept back from the invocation's deadline to report which items must come back. */
+const DEADLINE_MARGIN_MS = 10_000;
 
 /** The state DescribeInstances shows when its read lags an event of the given state. */
 const PREDECESSOR: Partial<Record<InstanceState, InstanceState>> = { running: 'pending', stopped: 'stopping', terminated: 'shutting-down' };
@@ -31,11 +34,14 @@ export interface HandlerOptions {
 /** Builds the handler around its dependencies. */
 export function createHandler(deps: Deps, options: HandlerOptions = {}) {
   const now = options.now ?? Date.now;
-  return async function handler(event: unknown): Promise<SQSBatchResponse | { status: 'done'; items: number }> {
+  return async function handler(event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse | { status: 'done'; items: number }> {
     const sqs = isSqsEvent(event);
     const items = sqs ? readSqs(event) : [readDirect(event)];
+    const remaining = context?.getRemainingTimeInMillis?.();
+    // Leave time to answer: what is not written by then goes back to the queue.
+    const deadline = remaining !== undefined ? Date.now() + remaining - DEADLINE_MARGIN_MS : undefined;
     try {
-      const verdicts = await process(deps, items, now());
+      const verdicts = await process(deps, items, now(), deadline);
       const failures = [...verdicts].filter(([, why]) => why !== undefined);
       deps.metrics.add('Retried', failures.length);
       if (sqs) return { batchItemFailures: failures.map(([itemIdentifier]) => ({ itemIdentifier })) };
@@ -65,7 +71,7 @@ function readDirect(event: unknown): Item {
   }
 }
 
-async function process(deps: Deps, items: Item[], now: number): Promise<Verdicts> {
+async function process(deps: Deps, items: Item[], now: number, deadline: number | undefined): Promise<Verdicts> {
   const verdicts: Verdicts = new Map();
   const { log, metrics } = deps;
   const instanceItems: { item: Item; request: Extract<Request, { instanceId: string }> }[] = [];
@@ -96,7 +102,7 @@ async function process(deps: Deps, items: Item[], now: number): Promise<Verdicts
     );
     const thorough = instanceItems.some((i) => i.request.kind === 'tag');
     runs.push(
-      run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning }), instanceItems.map((i) => i.item), verdicts, (result) => {
+      run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning, ...(deadline ? { deadline } : {}) }), instanceItems.map((i) => i.item), verdicts, (result) => {
         for (const { item, request } of instanceItems) verdicts.set(item.id, verdictOf(request, result, now));
       }),
     );
@@ -104,7 +110,7 @@ async function process(deps: Deps, items: Item[], now: number): Promise<Verdicts
   if (reconcile.length > 0) {
     const started = Date.now();
     runs.push(
-      run(deps, () => sync(deps, { kind: 'all' }), reconcile, verdicts, (result) => {
+      run(deps, () => sync(deps, { kind: 'all' }, deadline ? { deadline } : {}), reconcile, verdicts, (result) => {
         log.info('reconcile done', {
           instances: result.instances.size,
           ...result.stats,

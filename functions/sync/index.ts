@@ -12,7 +12,7 @@ const config = readConfig(process.env);
 const log = createLogger({ service: 'ec2ip', owner: config.ownerId }, { level: process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL });
 
 export const handler = createHandler({
-  clients: createClients(process.env, config.region),
+  clients: createClients(process.env, { region: config.region }),
   config,
   log,
   metrics: new Metrics('ec2ip', config.ownerId),

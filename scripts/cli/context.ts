@@ -4,10 +4,9 @@
  * and is validated by the same `readConfig` as the Lambda's.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Clients } from '../../functions/adapters/clients.js';
+import { clientConfig, createClients, type Clients } from '../../functions/adapters/clients.js';
 import { zoneName } from '../../functions/adapters/route53.js';
 import { readConfig } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
@@ -33,7 +32,7 @@ export interface Context {
 export async function loadContext(values: CommonValues, io: Io): Promise<Context> {
   const profile = nonEmpty(values.profile);
   const region = await resolveRegion(values, io, profile);
-  const common = clientConfig(io.env, region, profile);
+  const common = clientConfig(io.env, { region, profile });
 
   const stackName = nonEmpty(values['stack-name']) ?? DEFAULT_STACK;
   const zoneGiven = [values['hosted-zone-id'], values['private-hosted-zone-id'], io.env.HOSTED_ZONE_ID, io.env.PRIVATE_HOSTED_ZONE_ID].some((v) => nonEmpty(v));
@@ -58,7 +57,7 @@ export async function loadContext(values: CommonValues, io: Io): Promise<Context
     throw error;
   }
 
-  const clients: Clients = { ec2: new EC2Client(common), route53: new Route53Client(common), ssm: new SSMClient(common) };
+  const clients = createClients(io.env, { region, profile });
   let zones: Promise<Zone[]> | undefined;
   return {
     config,
@@ -96,21 +95,6 @@ async function resolveRegion(values: CommonValues, io: Io, profile: string | und
     // Reported below with what to do.
   }
   throw new UsageError('no AWS region: pass --region, set AWS_REGION, or set `region` in your AWS profile');
-}
-
-/**
- * Client settings as the Lambda's (functions/adapters/clients.ts) plus the profile: an
- * explicit request timeout, retries that AWS_MAX_ATTEMPTS and AWS_RETRY_MODE override.
- */
-function clientConfig(env: Record<string, string | undefined>, region: string, profile: string | undefined) {
-  const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 10_000);
-  return {
-    region,
-    ...(profile ? { profile } : {}),
-    ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: 3 }),
-    ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
-    requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
-  };
 }
 
 async function resolveZones(route53: Route53Client, config: Config): Promise<Zone[]> {

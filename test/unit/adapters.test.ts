@@ -100,6 +100,16 @@ describe('SSM adapter', () => {
     expect(ssmMock).toHaveReceivedCommandTimes(DeleteParametersCommand, 2);
   });
 
+  it('leaves the puts it has no time for to the next delivery, without sending them', async () => {
+    ssmMock.on(PutParameterCommand).resolves({});
+    const changes = Array.from({ length: 8 }, (_, i) => ({ action: 'put' as const, parameter: `/ec2ip/n${i}/public-ip`, value: '1.1.1.1', name: `n${i}`, instanceIds: [`i-${i}`] }));
+    const outcome = await applyParameters(ssm, changes, { deadline: Date.now() + 200 });
+    expect(outcome.applied.length).toBeLessThan(8);
+    expect(outcome.failed.length).toBe(8 - outcome.applied.length);
+    expect(String(outcome.failed[0]?.error)).toMatch(/no time left in this invocation/);
+    expect(ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, outcome.applied.length);
+  });
+
   it('reports a lost claim as a failure of that change only', async () => {
     ssmMock.on(PutParameterCommand, { Name: '/ec2ip/web/instance-id' }).rejects(Object.assign(new Error('exists'), { name: 'ParameterAlreadyExists' }));
     ssmMock.on(PutParameterCommand, { Name: '/ec2ip/api/instance-id' }).resolves({});
