@@ -1,14 +1,13 @@
 /** The scheduled reconcile and tag-change events: the built Lambda against moto. */
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { ownershipValue } from '../support/convergence.js';
 import { scheduledEvent, stateChangeEvent, tagChangeEvent } from '../support/events.js';
 import {
-  createZone,
   describe as describeInstance,
   getParameters,
   listRecords,
-  loadHandler,
   putParameter,
   putRecord,
   runInstance,
@@ -18,25 +17,17 @@ import {
   terminateInstances,
   untagInstance,
   useMoto,
-  type Handler,
+  useTwoZones,
 } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
 
-const ownership = (id: string, owner = 'ec2ip', region = 'us-east-1') => `"heritage=ec2ip,owner=${owner},region=${region},instance=${id}"`;
+const ownership = ownershipValue;
 
 describe('reconcile on moto', () => {
   const aws = useMoto();
-  let publicZone: string;
-  let privateZone: string;
-  let handler: Handler;
+  const world = useTwoZones();
 
-  beforeEach(async () => {
-    publicZone = await createZone('example.com');
-    privateZone = await createZone('internal.example', { private: true });
-    handler = await loadHandler({ HOSTED_ZONE_ID: publicZone, PRIVATE_HOSTED_ZONE_ID: privateZone, PARAMETER_PREFIX: undefined, OWNER_ID: undefined, ON_STOP: undefined, RECORD_TTL: undefined });
-  });
-
-  const invoke = (event: unknown) => captureStdout(() => handler(event));
+  const invoke = (event: unknown) => captureStdout(() => world.handler(event));
   const publish = async (...ids: string[]) => {
     for (const id of ids) await invoke(stateChangeEvent(id, 'running'));
   };
@@ -55,12 +46,12 @@ describe('reconcile on moto', () => {
       { name: '_ec2ip.west.example.com', type: 'TXT', values: [ownership('i-0eeeeeeeeeeeeeee0', 'ec2ip', 'eu-west-1')] },
       { name: 'west.example.com', type: 'A', values: ['3.3.3.3'] },
     ];
-    for (const r of foreign) await putRecord(publicZone, { ...r, ttl: 60 });
+    for (const r of foreign) await putRecord(world.publicZone, { ...r, ttl: 60 });
     await putParameter('/elsewhere/web/public-ip', '4.4.4.4');
-    const expected = await names(publicZone);
+    const expected = await names(world.publicZone);
 
-    const webA = (await listRecords(publicZone)).find((r) => r.name === 'web.example.com' && r.type === 'A');
-    await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: publicZone, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { Name: 'web.example.com.', Type: 'A', TTL: 60, ResourceRecords: webA?.values.map((Value) => ({ Value })) } }] } }));
+    const webA = (await listRecords(world.publicZone)).find((r) => r.name === 'web.example.com' && r.type === 'A');
+    await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: world.publicZone, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { Name: 'web.example.com.', Type: 'A', TTL: 60, ResourceRecords: webA?.values.map((Value) => ({ Value })) } }] } }));
     await aws.ssm.send(new DeleteParameterCommand({ Name: '/ec2ip/api/public-ip' }));
     await terminateInstances([db]);
     await stopInstances([app]);
@@ -73,8 +64,8 @@ describe('reconcile on moto', () => {
     const dbLines = (r: string) => r.includes(' db.') || r.includes('_ec2ip.db.');
     const appOld = expected.find((r) => r.startsWith('A app.example.com'));
     const want = [...expected.filter((r) => !dbLines(r) && r !== appOld), `A app.example.com ${appIp}`].sort();
-    expect(await names(publicZone)).toEqual(want);
-    expect((await names(privateZone)).filter((r) => r.includes('db.'))).toEqual([]);
+    expect(await names(world.publicZone)).toEqual(want);
+    expect((await names(world.privateZone)).filter((r) => r.includes('db.'))).toEqual([]);
     const params = await getParameters('/ec2ip');
     expect(params['/ec2ip/api/public-ip']).toBe((await describeInstance(api)).PublicIpAddress);
     expect(params['/ec2ip/app/public-ip']).toBe(appIp);
@@ -99,7 +90,7 @@ describe('reconcile on moto', () => {
     const params = await getParameters('/ec2ip');
     expect(params['/ec2ip/web/instance-id']).toBe(waiting);
     expect(Object.keys(params).filter((k) => k.startsWith('/ec2ip/api/'))).toEqual([]);
-    expect(await names(publicZone)).toEqual([`A web.example.com ${(await describeInstance(waiting)).PublicIpAddress}`, `TXT _ec2ip.web.example.com ${ownership(waiting)}`]);
+    expect(await names(world.publicZone)).toEqual([`A web.example.com ${(await describeInstance(waiting)).PublicIpAddress}`, `TXT _ec2ip.web.example.com ${ownership(waiting)}`]);
   });
 
   it('changes nothing when everything is current', async () => {
@@ -112,21 +103,21 @@ describe('reconcile on moto', () => {
   it('publishes, moves and releases a name at once on tag-change events', async () => {
     const id = await runInstance();
     await publish(id);
-    expect(await listRecords(publicZone)).toEqual([]);
+    expect(await listRecords(world.publicZone)).toEqual([]);
 
     await tagInstance(id, { 'ec2ip:name': 'web' });
     await invoke(tagChangeEvent(id, { 'ec2ip:name': 'web' }, ['ec2ip:name']));
-    expect(await names(privateZone)).toEqual([`A web.internal.example ${(await describeInstance(id)).PrivateIpAddress}`, `TXT _ec2ip.web.internal.example ${ownership(id)}`]);
+    expect(await names(world.privateZone)).toEqual([`A web.internal.example ${(await describeInstance(id)).PrivateIpAddress}`, `TXT _ec2ip.web.internal.example ${ownership(id)}`]);
 
     await tagInstance(id, { 'ec2ip:name': 'api' });
     await invoke(tagChangeEvent(id, { 'ec2ip:name': 'api' }, ['ec2ip:name']));
-    expect((await names(publicZone)).map((r) => r.split(' ')[1])).toEqual(['api.example.com', '_ec2ip.api.example.com']);
+    expect((await names(world.publicZone)).map((r) => r.split(' ')[1])).toEqual(['api.example.com', '_ec2ip.api.example.com']);
     expect(Object.keys(await getParameters('/ec2ip')).sort()).toEqual(['/ec2ip/api/instance-id', '/ec2ip/api/private-ip', '/ec2ip/api/public-ip']);
 
     await untagInstance(id, ['ec2ip:name']);
     await invoke(tagChangeEvent(id, {}, ['ec2ip:name']));
-    expect(await listRecords(publicZone)).toEqual([]);
-    expect(await listRecords(privateZone)).toEqual([]);
+    expect(await listRecords(world.publicZone)).toEqual([]);
+    expect(await listRecords(world.privateZone)).toEqual([]);
     expect(await getParameters('/ec2ip')).toEqual({});
   });
 });

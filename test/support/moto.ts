@@ -340,3 +340,35 @@ export async function loadHandler(
   if (typeof mod.handler !== 'function') throw new Error(`${url.pathname} does not export a handler function`);
   return mod.handler as Handler;
 }
+
+/** The usual world of the sync tests: both zones, and the built handler configured for them. */
+export interface TwoZones {
+  publicZone: string;
+  privateZone: string;
+  handler: Handler;
+}
+
+/**
+ * Before each test: creates `example.com` (public) and `internal.example` (private) and loads
+ * the handler with SPEC's defaults for everything else, plus `env`. Call inside a describe,
+ * after `useMoto()`.
+ */
+export function useTwoZones(env: Record<string, string | undefined> = {}): TwoZones {
+  const world = {} as TwoZones;
+  beforeEach(async () => {
+    world.publicZone = await createZone('example.com');
+    world.privateZone = await createZone('internal.example', { private: true });
+    world.handler = await loadHandler({
+      PARAMETER_PREFIX: undefined,
+      OWNER_ID: undefined,
+      ON_STOP: undefined,
+      RECORD_TTL: undefined,
+      LOG_LEVEL: undefined,
+      ENABLE_ELASTIC_IP: undefined,
+      HOSTED_ZONE_ID: world.publicZone,
+      PRIVATE_HOSTED_ZONE_ID: world.privateZone,
+      ...env,
+    });
+  });
+  return world;
+}
