@@ -1,5 +1,5 @@
 import { DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { TransientError } from '../core/errors.js';
+import { ConfigError, TransientError } from '../core/errors.js';
 import type { ParameterChange } from '../core/plan.js';
 
 /** Parameters read so far under a path; `next` is set while the listing is not complete. */
@@ -39,39 +39,51 @@ export interface ParameterOutcome {
 
 /** How many PutParameter calls run at once: SSM allows only a few per second on standard throughput. */
 const PUT_CONCURRENCY = 4;
-/**
- * PutParameter starts per second from this container (SSM's default throughput allows about 3
- * per second per account). Pacing keeps a burst from spending the SDK's retry quota on
- * throttling errors, after which every throttled put fails at once and its item is retried
- * again and again until it lands in the DLQ.
- */
-const PUT_PER_SECOND = Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
-/** A token bucket: an event's few puts go at once, a burst's are spread at PUT_PER_SECOND. */
-const PUT_BURST = 3;
 /** Without a deadline from the caller: how long one run keeps putting before leaving the rest to the next delivery. */
 const PUT_BUDGET_MS = 60_000;
-const bucket = { tokens: PUT_BURST, at: Date.now() };
 
-/** Waits for a PutParameter token; false if the next one would come after `deadline`. */
-async function putToken(deadline: number): Promise<boolean> {
-  for (;;) {
-    const now = Date.now();
-    bucket.tokens = Math.min(PUT_BURST, bucket.tokens + ((now - bucket.at) / 1000) * PUT_PER_SECOND);
-    bucket.at = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return true;
+/**
+ * Paces PutParameter: a token bucket per process. SSM's standard throughput allows a few puts
+ * per second per account; pacing keeps a burst from spending the SDK's retry quota on
+ * throttling errors, after which every throttled put would fail at once and its item would
+ * be retried again and again until it lands in the DLQ. An event's few puts still go at once
+ * (the bucket's burst).
+ */
+export class PutPacer {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(
+    readonly perSecond: number,
+    private readonly burst = 3,
+  ) {
+    if (!(perSecond > 0)) {
+      throw new ConfigError(`EC2IP_PUT_PARAMETER_RATE="${perSecond}" is not a rate: give PutParameter calls per second, e.g. 3 (more with SSM's higher throughput setting)`);
     }
-    const wait = ((1 - bucket.tokens) / PUT_PER_SECOND) * 1000;
-    if (now + wait > deadline) return false;
-    await new Promise((r) => setTimeout(r, wait));
+    this.tokens = burst;
+  }
+
+  /** Waits for a token; false if the next one would come after `deadline`. */
+  async take(deadline: number): Promise<boolean> {
+    for (;;) {
+      const now = Date.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+      this.at = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return true;
+      }
+      const wait = ((1 - this.tokens) / this.perSecond) * 1000;
+      if (now + wait > deadline) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 }
 
-async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: number): Promise<void> {
+async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: number, pacer: PutPacer | undefined): Promise<void> {
   for (let wait = 500; ; wait = Math.min(wait * 2, 8000)) {
-    if (!(await putToken(deadline))) {
-      throw new TransientError(`no time left in this invocation to write ${command.input.Name} at SSM's rate of ${PUT_PER_SECOND}/s; the next delivery writes it`);
+    if (pacer && !(await pacer.take(deadline))) {
+      throw new TransientError(`no time left in this invocation to write ${command.input.Name} at ${pacer.perSecond} puts per second; the next delivery writes it`);
     }
     try {
       await ssm.send(command);
@@ -88,7 +100,11 @@ async function pacedPut(ssm: SSMClient, command: PutParameterCommand, deadline: 
  * Writes the changes: deletes in batches of 10, puts a few at a time. A `create` writes
  * only if the parameter is absent, so a claim never overwrites a racing claimant.
  */
-export async function applyParameters(ssm: SSMClient, changes: readonly ParameterChange[], { deadline = Date.now() + PUT_BUDGET_MS }: { deadline?: number } = {}): Promise<ParameterOutcome> {
+export async function applyParameters(
+  ssm: SSMClient,
+  changes: readonly ParameterChange[],
+  { deadline = Date.now() + PUT_BUDGET_MS, pacer }: { deadline?: number; pacer?: PutPacer } = {},
+): Promise<ParameterOutcome> {
   const outcome: ParameterOutcome = { applied: [], failed: [] };
   const deletes = changes.filter((c) => c.action === 'delete');
   const puts = changes.filter((c) => c.action !== 'delete');
@@ -115,6 +131,7 @@ export async function applyParameters(ssm: SSMClient, changes: readonly Paramete
             ssm,
             new PutParameterCommand({ Name: change.parameter, Value: change.value, Type: 'String', Overwrite: change.action === 'put', Description: 'Managed by ec2ip' }),
             deadline,
+            pacer,
           );
           outcome.applied.push(change);
         } catch (error) {

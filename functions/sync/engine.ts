@@ -7,7 +7,7 @@
 import { describeInstances, describeTagged } from '../adapters/ec2.js';
 import type { Clients } from '../adapters/clients.js';
 import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
-import { applyParameters, getParameters, listParameters, type ParameterListing } from '../adapters/ssm.js';
+import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
 import { associate, describeAddresses } from '../adapters/eip.js';
 import { planAssociations, type Association } from '../core/eip.js';
 import { errorMessage } from '../core/errors.js';
@@ -27,6 +27,8 @@ export interface Deps {
   metrics: Metrics;
   /** Zone id → name, learnt once per process. */
   zoneNames: Map<string, string>;
+  /** Paces PutParameter (one per process); none: unpaced. */
+  putPacer?: PutPacer;
 }
 
 /** Which instances a run is about: some ids (an event) or everything (the reconcile). */
@@ -301,7 +303,7 @@ function recordApplied(deps: Deps, zone: Zone, group: ChangeGroup, result: SyncR
 
 async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<void> {
   if (changes.length === 0) return;
-  const outcome = await applyParameters(deps.clients.ssm, changes, deadline ? { deadline } : {});
+  const outcome = await applyParameters(deps.clients.ssm, changes, { ...(deadline ? { deadline } : {}), ...(deps.putPacer ? { pacer: deps.putPacer } : {}) });
   result.written += outcome.applied.length;
   result.stats.parametersWritten += outcome.applied.filter((c) => c.action !== 'delete').length;
   result.stats.parametersDeleted += outcome.applied.filter((c) => c.action === 'delete').length;

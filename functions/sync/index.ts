@@ -3,6 +3,7 @@
  * init with a message naming the variable; clients are created once per container.
  */
 import { createClients } from '../adapters/clients.js';
+import { PutPacer } from '../adapters/ssm.js';
 import { readConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
@@ -17,4 +18,6 @@ export const handler = createHandler({
   log,
   metrics: new Metrics('ec2ip', config.ownerId),
   zoneNames: new Map(),
+  // SSM's standard throughput: about 3 PutParameter per second per account.
+  putPacer: new PutPacer(Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3)),
 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeInstances, toInstance } from '../../functions/adapters/ec2.js';
 import { applyGroups, listRecords, readNames, toBatches } from '../../functions/adapters/route53.js';
-import { applyParameters, listParameters } from '../../functions/adapters/ssm.js';
+import { applyParameters, listParameters, PutPacer } from '../../functions/adapters/ssm.js';
 import type { ChangeGroup } from '../../functions/core/plan.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -103,7 +103,7 @@ describe('SSM adapter', () => {
   it('leaves the puts it has no time for to the next delivery, without sending them', async () => {
     ssmMock.on(PutParameterCommand).resolves({});
     const changes = Array.from({ length: 8 }, (_, i) => ({ action: 'put' as const, parameter: `/ec2ip/n${i}/public-ip`, value: '1.1.1.1', name: `n${i}`, instanceIds: [`i-${i}`] }));
-    const outcome = await applyParameters(ssm, changes, { deadline: Date.now() + 200 });
+    const outcome = await applyParameters(ssm, changes, { deadline: Date.now() + 200, pacer: new PutPacer(3) });
     expect(outcome.applied.length).toBeLessThan(8);
     expect(outcome.failed.length).toBe(8 - outcome.applied.length);
     expect(String(outcome.failed[0]?.error)).toMatch(/no time left in this invocation/);
