@@ -2,7 +2,6 @@
 // builds variants with single steps turned off to measure what each one is worth).
 import { lambdaCredentials } from './lambda-credentials.mjs';
 import { pruneSdkSchemas } from './prune-sdk-schemas.mjs';
-import { requireBuiltinsPlugin } from './require-builtins.mjs';
 
 const common = {
   bundle: true,
@@ -23,7 +22,7 @@ const common = {
 /**
  * The Lambda bundle (dist/sync/index.mjs when outdir is dist/).
  * @param {string} outdir
- * @param {{ pruneSchemas?: boolean, lambdaCredentials?: boolean, requireBuiltins?: boolean }} [steps] all on by default
+ * @param {{ pruneSchemas?: boolean, lambdaCredentials?: boolean }} [steps] all on by default
  * @returns {import('esbuild').BuildOptions}
  */
 export function lambdaOptions(outdir, steps = {}) {
@@ -32,9 +31,6 @@ export function lambdaOptions(outdir, steps = {}) {
   if (steps.pruneSchemas !== false) plugins.push(pruneSdkSchemas());
   // The Lambda runtime provides credentials in the environment (see lambda-credential-provider.mjs).
   if (steps.lambdaCredentials !== false) plugins.push(lambdaCredentials());
-  // The SDK's `await import("node:http")` becomes require(): on Node 22 the ES module facade of
-  // `node:http` loads undici (see require-builtins.mjs). After pruneSdkSchemas, whose onLoad wins.
-  if (steps.requireBuiltins !== false) plugins.push(requireBuiltinsPlugin());
   return { ...common, target: 'node22', entryPoints: { 'sync/index': 'functions/sync/index.ts' }, outdir, plugins };
 }
 
