@@ -267,7 +267,8 @@ function makeBuckets(rules: readonly RateLimit[] | undefined): Bucket[] {
   return (rules ?? []).map((rule) => ({ rule, tokens: rule.burst ?? Math.max(1, rule.perSecond), last: 0 }));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** The whole body of a request. */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -7,7 +7,7 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { actionOf, serviceOf } from './aws-proxy.js';
+import { actionOf, readBody, serviceOf } from './aws-proxy.js';
 
 export interface LostAnswerProxy {
   url: string;
@@ -70,11 +70,3 @@ export async function startLostAnswerProxy(target: string): Promise<LostAnswerPr
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}

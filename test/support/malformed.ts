@@ -116,7 +116,8 @@ export function malformedItem(id = ID): fc.Arbitrary<Item> {
   return items.map(brief);
 }
 
-function isJson(s: string): boolean {
+/** Whether `s` parses as JSON. */
+export function isJson(s: string): boolean {
   try {
     JSON.parse(s);
     return true;

@@ -18,7 +18,7 @@ import type { Config } from '../../functions/core/types.js';
 import { createHandler } from '../../functions/sync/handler.js';
 import { parseEvent, parseSqsRecord } from '../../functions/sync/input.js';
 import { sqsRecord } from '../support/events.js';
-import { brief, goodItem, ignoredItem, malformedItem, MALFORMED_ID, type Item } from '../support/malformed.js';
+import { brief, goodItem, ignoredItem, isJson, malformedItem, MALFORMED_ID, type Item } from '../support/malformed.js';
 
 const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const config: Config = { region: 'us-east-1', hostedZoneId: 'ZPUB', privateHostedZoneId: 'ZPRIV', prefix: '/ec2ip', ttl: 60, ownerId: 'ec2ip', onStop: 'delete' };
@@ -214,11 +214,3 @@ describe('an SQS batch with malformed items', () => {
   });
 });
 
-function isJson(s: string): boolean {
-  try {
-    JSON.parse(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
