@@ -5,7 +5,7 @@
  * in front of moto (or of the fault proxy) and forwards everything; the first `count`
  * requests of the listed actions have their answers dropped.
  */
-import { Agent, createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { actionOf, readBody, serviceOf } from './aws-proxy.js';
 
