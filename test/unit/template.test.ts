@@ -13,6 +13,7 @@
  * Every check is a function of the template; the last block feeds each check a
  * deliberately broken copy and expects it to fail, so no check is vacuous.
  */
+import { readConfig } from '../../functions/core/config.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -778,5 +779,22 @@ describe('the checks catch a broken template', () => {
     const text = mutate(TEMPLATE_TEXT);
     expect(text).not.toBe(TEMPLATE_TEXT);
     expect(() => checkNoHardCoding(text)).toThrow();
+  });
+});
+
+describe('the template and the function agree', () => {
+  it.each([
+    ['the defaults and one public zone', { HostedZoneId: 'ZPUBLIC1' }],
+    ['both zones, a prefix, keep on stop and Elastic IPs', { HostedZoneId: 'ZPUBLIC1', PrivateHostedZoneId: 'ZPRIVATE1', ParameterPrefix: '/team/ips', OnStop: 'keep', EnableElasticIp: 'true', RecordTtl: '30' }],
+    ['no zone at all (SSM only)', {}],
+  ])('gives the function an environment its configuration accepts: %s', (_case, params) => {
+    const t = evaluate(TEMPLATE, { ...REQUIRED, ...params });
+    const [, fn] = single(t, 'AWS::Lambda::Function');
+    const variables = obj(obj(fn.Environment, 'Environment').Variables, 'Variables');
+    const env = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)]));
+    const config = readConfig({ ...env, AWS_REGION: 'eu-west-1' });
+    expect(config).toMatchObject({ ownerId: 'STACKNAME', prefix: t.params.ParameterPrefix, onStop: t.params.OnStop, ttl: Number(t.params.RecordTtl) });
+    expect(config.hostedZoneId).toBe(t.params.HostedZoneId || undefined);
+    expect(config.elasticIp ?? false).toBe(t.params.EnableElasticIp === 'true');
   });
 });
