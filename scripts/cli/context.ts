@@ -28,16 +28,23 @@ export interface Context {
   zones(): Promise<Zone[]>;
 }
 
-/** Reads the settings (and, unless a zone is given, the stack) and creates the clients. */
-export async function loadContext(values: CommonValues, io: Io): Promise<Context> {
+/**
+ * Reads the settings and creates the clients. The deployed stack is read unless what the
+ * command needs is given by flag or environment: the zones (default), or only the parameter
+ * prefix (`get`, which then makes its one GetParameter and nothing else).
+ */
+export async function loadContext(values: CommonValues, io: Io, { needs = 'zones' }: { needs?: 'zones' | 'prefix' } = {}): Promise<Context> {
   const profile = nonEmpty(values.profile);
   const region = await resolveRegion(values, io, profile);
   const common = clientConfig(io.env, { region, profile });
 
   const stackName = nonEmpty(values['stack-name']) ?? DEFAULT_STACK;
-  const zoneGiven = [values['hosted-zone-id'], values['private-hosted-zone-id'], io.env.HOSTED_ZONE_ID, io.env.PRIVATE_HOSTED_ZONE_ID].some((v) => nonEmpty(v));
+  const given =
+    needs === 'prefix'
+      ? [values.prefix, io.env.PARAMETER_PREFIX].some((v) => nonEmpty(v))
+      : [values['hosted-zone-id'], values['private-hosted-zone-id'], io.env.HOSTED_ZONE_ID, io.env.PRIVATE_HOSTED_ZONE_ID].some((v) => nonEmpty(v));
   const stack: StackLookup =
-    zoneGiven && values['stack-name'] === undefined ? { name: stackName, status: 'skipped' } : await readStack(new CloudFormationClient(common), stackName);
+    given && values['stack-name'] === undefined ? { name: stackName, status: 'skipped' } : await readStack(new CloudFormationClient(common), stackName);
 
   // The environment wins over the stack; an empty variable counts as unset.
   const env: Record<string, string | undefined> = { ...stack.env };

@@ -36,7 +36,7 @@ export async function get(args: string[], io: Io): Promise<number> {
   if (!check.ok) throw new UsageError(check.reason.replace('the ec2ip:name tag', 'the name'));
   const field = values.field ?? 'public-ip';
   if (!(PARAMETER_LEAVES as readonly string[]).includes(field)) throw new UsageError(`--field ${field} is not one of ${PARAMETER_LEAVES.join(', ')}`);
-  const ctx = await loadContext(values, io);
+  const ctx = await loadContext(values, io, { needs: 'prefix' });
   const { prefix } = ctx.config;
   const { ssm } = ctx.clients;
   const folder = `${prefix}/${check.name}`;

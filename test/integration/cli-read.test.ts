@@ -5,6 +5,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { countCalls, startProxy } from '../support/aws-proxy.js';
 import { createZone, describe as describeInstance, putRecord, runInstance, stopInstances, useMoto } from '../support/moto.js';
 import { cli, publish, tempDir } from '../support/cli.js';
 
@@ -52,6 +53,20 @@ describe('ec2ip get, list and ssh-config', () => {
 
     it('reads under the prefix given', async () => {
       expect((await cli(['get', 'web', '--prefix', '/other'])).code).toBe(1);
+    });
+
+    it('makes one GetParameter call and nothing else when the prefix is given', async () => {
+      const proxy = await startProxy({ target: aws.endpoint });
+      // The SDK reads its endpoint from the process environment.
+      process.env.AWS_ENDPOINT_URL = proxy.url;
+      try {
+        const ran = await cli(['get', 'web', '--prefix', '/ec2ip']);
+        expect(ran.code).toBe(0);
+        expect(countCalls(proxy.requests)).toEqual({ 'ssm:GetParameter': 1 });
+      } finally {
+        process.env.AWS_ENDPOINT_URL = aws.endpoint;
+        await proxy.stop();
+      }
     });
 
     it('gives the same value as the plain AWS CLI', async () => {
