@@ -41,7 +41,7 @@ export function createHandler(deps: Deps, options: HandlerOptions = {}) {
     // Leave time to answer: what is not written by then goes back to the queue.
     const deadline = remaining !== undefined ? Date.now() + remaining - DEADLINE_MARGIN_MS : undefined;
     try {
-      const verdicts = await process(deps, items, now(), deadline);
+      const verdicts = await handleItems(deps, items, now(), deadline);
       const failures = [...verdicts].filter(([, why]) => why !== undefined);
       deps.metrics.add('Retried', failures.length);
       if (sqs) return { batchItemFailures: failures.map(([itemIdentifier]) => ({ itemIdentifier })) };
@@ -71,7 +71,7 @@ function readDirect(event: unknown): Item {
   }
 }
 
-async function process(deps: Deps, items: Item[], now: number, deadline: number | undefined): Promise<Verdicts> {
+async function handleItems(deps: Deps, items: Item[], now: number, deadline: number | undefined): Promise<Verdicts> {
   const verdicts: Verdicts = new Map();
   const { log, metrics } = deps;
   const instanceItems: { item: Item; request: Extract<Request, { instanceId: string }> }[] = [];
