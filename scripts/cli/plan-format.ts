@@ -1,12 +1,24 @@
 /** A sync plan as people read it (`+ CREATE A web.example.com 1.2.3.4`) and as scripts read it (JSON). */
+import type { Association, EipProblem } from '../../functions/core/eip.js';
 import { changeCount, type Plan } from '../../functions/core/plan.js';
 import type { Context } from './context.js';
 
 const trimDot = (name: string) => name.replace(/\.$/, '');
 
+/** Elastic IPs the run attaches (or would), and why others were not. */
+export interface ElasticIps {
+  associations: Association[];
+  problems: EipProblem[];
+}
+
 /** The plan's changes, one per line under its zone or the parameter prefix, then the refusals. */
-export function formatPlan(plan: Plan, prefix: string): string {
+export function formatPlan(plan: Plan, prefix: string, eip: ElasticIps = { associations: [], problems: [] }): string {
   const out: string[] = [];
+  if (eip.associations.length > 0) {
+    // Records below show the addresses as they are now; the attached address replaces the public one.
+    out.push('Elastic IPs:');
+    for (const a of eip.associations) out.push(`  + ATTACH ${a.allocationId} (${a.publicIp}) to ${a.instanceId}`);
+  }
   for (const { zone, groups } of plan.zones) {
     if (groups.length === 0) continue;
     out.push(`${zone.name} (${zone.kind} zone ${zone.id}):`);
@@ -22,9 +34,10 @@ export function formatPlan(plan: Plan, prefix: string): string {
       out.push(c.action === 'delete' ? `  - delete ${c.parameter}` : `  ${c.action === 'create' ? '+' : '~'} ${c.action} ${c.parameter} = ${c.value ?? ''}`);
     }
   }
-  if (plan.refusals.length > 0) {
+  if (plan.refusals.length > 0 || eip.problems.length > 0) {
     out.push('Refused (nothing is written for these):');
     for (const r of plan.refusals) out.push(`  ! ${r.name ? `${r.name} (${r.instanceId})` : r.instanceId}${r.where ? ` in ${r.where}` : ''}: ${r.reason}`);
+    for (const p of eip.problems) out.push(`  ! ${p.instanceId}: ${p.reason}`);
   }
   return out.map((l) => `${l}\n`).join('');
 }
@@ -38,7 +51,7 @@ export function summarise(plan: Plan): string {
 }
 
 /** The plan for `--json`: the settings it was made with, then every change. */
-export function planJson(plan: Plan, ctx: Context) {
+export function planJson(plan: Plan, ctx: Context, eip: ElasticIps = { associations: [], problems: [] }) {
   const { config, stack } = ctx;
   return {
     settings: {
@@ -62,6 +75,7 @@ export function planJson(plan: Plan, ctx: Context) {
     })),
     parameters: plan.parameters.map((c) => ({ action: c.action, parameter: c.parameter, value: c.value ?? null, name: c.name, instanceIds: c.instanceIds })),
     refusals: plan.refusals,
+    elasticIps: eip,
   };
 }
 

@@ -17,6 +17,7 @@ const PARAMETERS: Record<string, string> = {
   ParameterPrefix: 'PARAMETER_PREFIX',
   RecordTtl: 'RECORD_TTL',
   OnStop: 'ON_STOP',
+  EnableElasticIp: 'ENABLE_ELASTIC_IP',
 };
 
 /** DescribeStacks of `name`; a missing stack or a denied read is an answer, not an error. */

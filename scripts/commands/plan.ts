@@ -41,10 +41,10 @@ export async function plan(args: string[], io: Io): Promise<number> {
     throw explainAwsError(error, 'reading the instances, records and parameters');
   });
   if (values.json) {
-    io.stdout(`${JSON.stringify(planJson(result.plan, ctx), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(planJson(result.plan, ctx, result.elasticIps), null, 2)}\n`);
     return EXIT.ok;
   }
-  io.stdout(formatPlan(result.plan, ctx.config.prefix));
+  io.stdout(formatPlan(result.plan, ctx.config.prefix, result.elasticIps));
   const summary = summarise(result.plan);
   io.stdout(`Plan: ${summary} for ${result.instances.size} tagged instances.${summary.startsWith('no changes') ? '' : ' Run `ec2ip reconcile` to apply.'}\n`);
   return EXIT.ok;

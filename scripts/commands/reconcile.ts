@@ -34,7 +34,7 @@ export async function reconcile(args: string[], io: Io): Promise<number> {
   const result = await sync(syncDeps(ctx, io, values.verbose ?? false), { kind: 'all' }).catch((error: unknown) => {
     throw explainAwsError(error, 'reading the instances, records and parameters');
   });
-  io.stdout(formatPlan(result.plan, ctx.config.prefix));
+  io.stdout(formatPlan(result.plan, ctx.config.prefix, result.elasticIps));
   const planned = changeCount(result.plan);
   io.stdout(
     `Reconciled ${result.instances.size} tagged instances: ${planned === 0 ? summarise(result.plan) : `${result.written} of ${summarise(result.plan)} applied`}.\n`,

@@ -160,6 +160,13 @@ describe('formatPlan', () => {
     );
     expect(summarise(plan)).toBe('4 changes (2 in Route 53, 2 in SSM), 1 refusal');
   });
+
+  it('lists the Elastic IPs it attaches first and the ones it cannot among the refusals', () => {
+    const eip = { associations: [{ instanceId: 'i-1', allocationId: 'eipalloc-0a', publicIp: '52.0.0.1' }], problems: [{ instanceId: 'i-4', reason: 'no free Elastic IP tagged ec2ip:pool' }] };
+    const text = formatPlan(plan, '/ec2ip', eip);
+    expect(text.startsWith('Elastic IPs:\n  + ATTACH eipalloc-0a (52.0.0.1) to i-1\n')).toBe(true);
+    expect(text.endsWith('  ! i-4: no free Elastic IP tagged ec2ip:pool\n')).toBe(true);
+  });
 });
 
 describe('writeFileIfChanged', () => {
