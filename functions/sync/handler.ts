@@ -29,11 +29,22 @@ type Verdicts = Map<string, string | undefined>;
 
 export interface HandlerOptions {
   now?: () => number;
+  /**
+   * When DescribeInstances lags an event (the instance not visible yet, the state before the
+   * event's, no public IP yet), wait this long and read again within the invocation, once per
+   * entry, before sending the item back: an SQS retry only comes after the queue's visibility
+   * timeout, minutes later.
+   */
+  recheckDelaysMs?: readonly number[];
 }
+
+/** Default waits before reading a lagging instance again: lags are usually a few seconds. */
+export const RECHECK_DELAYS_MS = [2_000, 5_000];
 
 /** Builds the handler around its dependencies. */
 export function createHandler(deps: Deps, options: HandlerOptions = {}) {
   const now = options.now ?? Date.now;
+  const rechecks = options.recheckDelaysMs ?? RECHECK_DELAYS_MS;
   return async function handler(event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse | { status: 'done'; items: number }> {
     const sqs = isSqsEvent(event);
     const items = sqs ? readSqs(event) : [readDirect(event)];
@@ -41,7 +52,7 @@ export function createHandler(deps: Deps, options: HandlerOptions = {}) {
     // Leave time to answer: what is not written by then goes back to the queue.
     const deadline = remaining !== undefined ? Date.now() + remaining - DEADLINE_MARGIN_MS : undefined;
     try {
-      const verdicts = await handleItems(deps, items, now(), deadline);
+      const verdicts = await handleItems(deps, items, { now, deadline, rechecks });
       const failures = [...verdicts].filter(([, why]) => why !== undefined);
       deps.metrics.add('Retried', failures.length);
       if (sqs) return { batchItemFailures: failures.map(([itemIdentifier]) => ({ itemIdentifier })) };
@@ -71,10 +82,19 @@ function readDirect(event: unknown): Item {
   }
 }
 
-async function handleItems(deps: Deps, items: Item[], now: number, deadline: number | undefined): Promise<Verdicts> {
+interface Timing {
+  now: () => number;
+  deadline: number | undefined;
+  rechecks: readonly number[];
+}
+
+type InstanceItem = { item: Item; request: Extract<Request, { instanceId: string }> };
+
+async function handleItems(deps: Deps, items: Item[], timing: Timing): Promise<Verdicts> {
   const verdicts: Verdicts = new Map();
   const { log, metrics } = deps;
-  const instanceItems: { item: Item; request: Extract<Request, { instanceId: string }> }[] = [];
+  const { deadline } = timing;
+  const instanceItems: InstanceItem[] = [];
   let reconcile: Item[] = [];
 
   for (const item of items) {
@@ -95,22 +115,12 @@ async function handleItems(deps: Deps, items: Item[], now: number, deadline: num
   }
 
   const runs: Promise<void>[] = [];
-  if (instanceItems.length > 0) {
-    const ids = [...new Set(instanceItems.map((i) => i.request.instanceId))];
-    const recentRunning = new Set(
-      instanceItems.filter(({ request: r }) => r.kind === 'state' && r.state === 'running' && now - Date.parse(r.time) < PUBLIC_IP_GRACE_MS).map((i) => i.request.instanceId),
-    );
-    const thorough = instanceItems.some((i) => i.request.kind === 'tag');
-    runs.push(
-      run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning, ...(deadline ? { deadline } : {}) }), instanceItems.map((i) => i.item), verdicts, (result) => {
-        for (const { item, request } of instanceItems) verdicts.set(item.id, verdictOf(request, result, now));
-      }),
-    );
-  }
+  if (instanceItems.length > 0) runs.push(syncInstances(deps, instanceItems, verdicts, timing));
   if (reconcile.length > 0) {
     const started = Date.now();
     runs.push(
-      run(deps, () => sync(deps, { kind: 'all' }, deadline ? { deadline } : {}), reconcile, verdicts, (result) => {
+      run(deps, () => sync(deps, { kind: 'all' }, deadline ? { deadline } : {}), reconcile, verdicts).then((result) => {
+        if (!result) return;
         log.info('reconcile done', {
           instances: result.instances.size,
           ...result.stats,
@@ -129,13 +139,43 @@ async function handleItems(deps: Deps, items: Item[], now: number, deadline: num
   return verdicts;
 }
 
+/**
+ * Syncs the instances the items name, in one run; then, while DescribeInstances lags some
+ * of them and the invocation has time, waits and syncs just those again.
+ */
+async function syncInstances(deps: Deps, all: InstanceItem[], verdicts: Verdicts, { now, deadline, rechecks }: Timing): Promise<void> {
+  let pending = all;
+  for (let round = 0; ; round++) {
+    const at = now();
+    const ids = [...new Set(pending.map((i) => i.request.instanceId))];
+    const recentRunning = new Set(
+      pending.filter(({ request: r }) => r.kind === 'state' && r.state === 'running' && at - Date.parse(r.time) < PUBLIC_IP_GRACE_MS).map((i) => i.request.instanceId),
+    );
+    const thorough = pending.some((i) => i.request.kind === 'tag');
+    const result = await run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning, ...(deadline ? { deadline } : {}) }), pending.map((i) => i.item), verdicts);
+    if (!result) return;
+    for (const { item, request } of pending) verdicts.set(item.id, verdictOf(request, result, at));
+    // A state event whose item must come back for any reason but a failed write is waiting for EC2's read to catch up.
+    const lagging = pending.filter(({ item, request }) => request.kind === 'state' && verdicts.get(item.id) !== undefined && !result.failed.has(request.instanceId));
+    const wait = rechecks[round];
+    if (lagging.length === 0 || wait === undefined || (deadline !== undefined && Date.now() + wait + RECHECK_RESERVE_MS > deadline)) return;
+    deps.log.info('DescribeInstances lags the events; reading again', { instanceIds: [...new Set(lagging.map((i) => i.request.instanceId))], waitMs: wait });
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    pending = lagging;
+  }
+}
+
+/** Time a recheck must leave before the deadline for its own reads and writes. */
+const RECHECK_RESERVE_MS = 10_000;
+
 /** Runs a sync; if it cannot even read, every item it served goes back for a retry. */
-async function run(deps: Deps, work: () => Promise<SyncResult>, items: Item[], verdicts: Verdicts, judge: (r: SyncResult) => void): Promise<void> {
+async function run(deps: Deps, work: () => Promise<SyncResult>, items: Item[], verdicts: Verdicts): Promise<SyncResult | undefined> {
   try {
-    judge(await work());
+    return await work();
   } catch (error) {
     deps.log.error('sync failed; the items will be retried', { reason: errorMessage(error), items: items.length });
     for (const item of items) verdicts.set(item.id, `sync failed: ${errorMessage(error)}`);
+    return undefined;
   }
 }
 

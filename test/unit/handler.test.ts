@@ -25,7 +25,7 @@ const OWNERSHIP = `"heritage=ec2ip,owner=ec2ip,region=us-east-1,instance=${ID}"`
 let logs: Record<string, unknown>[];
 let emf: Record<string, unknown>[];
 
-function handler() {
+function handler(recheckDelaysMs: number[] = []) {
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const metrics = new Metrics('ec2ip', 'ec2ip');
   const flush = metrics.flush.bind(metrics);
@@ -38,7 +38,7 @@ function handler() {
       metrics,
       zoneNames: new Map([['ZPUB', 'example.com']]),
     },
-    { now: () => NOW },
+    { now: () => NOW, recheckDelaysMs },
   );
 }
 
@@ -159,6 +159,32 @@ describe('handler: what each input gets', () => {
   ])('retries a %s event while DescribeInstances still shows %s', async (state, shown) => {
     world({ instances: [ec2Instance(shown)], ...published });
     await expect(handler()(event(state))).rejects.toThrow(`still shows ${ID} ${shown}`);
+  });
+
+  it('reads a lagging instance again within the invocation and publishes it once DescribeInstances catches up', async () => {
+    world({ instances: [] });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [ec2Instance('pending')] }] })
+      .resolvesOnce({ Reservations: [{ Instances: [ec2Instance('running', { PublicIpAddress: undefined })] }] })
+      .resolves({ Reservations: [{ Instances: [ec2Instance('running')] }] });
+    await expect(handler([5, 5])(event('running'))).resolves.toEqual({ status: 'done', items: 1 });
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 3);
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: '/ec2ip/web/public-ip', Value: '3.3.3.3' });
+    expect(logs.filter((l) => l.message === 'DescribeInstances lags the events; reading again')).toHaveLength(2);
+  });
+
+  it('sends a lagging item back once its rechecks are used up', async () => {
+    world({ instances: [ec2Instance('pending')] });
+    await expect(handler([5])(event('running'))).rejects.toThrow(/still shows i-1234567890abcdef0 pending/);
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
+  });
+
+  it('does not recheck an item whose write failed: that is for the queue to retry', async () => {
+    world({ instances: [ec2Instance('running')] });
+    route53.on(ChangeResourceRecordSetsCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable' }));
+    await expect(handler([5, 5])(event('running'))).rejects.toThrow(/failed/);
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 1);
   });
 
   it('publishes the state DescribeInstances shows when it is newer than the event', async () => {
