@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import type { Config } from './types.js';
+import type { Config, ZoneKind } from './types.js';
 
 const ZONE_ID = /^(?:\/hostedzone\/)?([A-Z0-9]{1,32})$/;
 const PREFIX = /^(\/[a-zA-Z0-9_.-]+)+$/;
@@ -74,4 +74,12 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
   if (hostedZoneId) config.hostedZoneId = hostedZoneId;
   if (privateHostedZoneId) config.privateHostedZoneId = privateHostedZoneId;
   return config;
+}
+
+/** The zones the configuration names, the public one first. */
+export function configuredZones(config: Config): { id: string; kind: ZoneKind }[] {
+  const zones: { id: string; kind: ZoneKind }[] = [];
+  if (config.hostedZoneId) zones.push({ id: config.hostedZoneId, kind: 'public' });
+  if (config.privateHostedZoneId) zones.push({ id: config.privateHostedZoneId, kind: 'private' });
+  return zones;
 }

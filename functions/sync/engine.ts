@@ -10,6 +10,7 @@ import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../
 import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
 import { associate, describeAddresses } from '../adapters/eip.js';
 import { planAssociations, type Association } from '../core/eip.js';
+import { configuredZones } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -145,13 +146,6 @@ async function attachElasticIps(deps: Deps, instances: Instance[], eip: ReturnTy
     const a = attached.get(i.id);
     return a ? { ...i, publicIp: a.publicIp } : i;
   });
-}
-
-function configuredZones(config: Config): { id: string; kind: ZoneKind }[] {
-  const zones: { id: string; kind: ZoneKind }[] = [];
-  if (config.hostedZoneId) zones.push({ id: config.hostedZoneId, kind: 'public' });
-  if (config.privateHostedZoneId) zones.push({ id: config.privateHostedZoneId, kind: 'private' });
-  return zones;
 }
 
 /** The zone's name: remembered, else the apex of the first page (its SOA), else GetHostedZone. */

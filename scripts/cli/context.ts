@@ -8,9 +8,9 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, createClients, type Clients } from '../../functions/adapters/clients.js';
 import { zoneName } from '../../functions/adapters/route53.js';
-import { readConfig } from '../../functions/core/config.js';
+import { configuredZones, readConfig } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
-import type { Config, Zone, ZoneKind } from '../../functions/core/types.js';
+import type { Config, Zone } from '../../functions/core/types.js';
 import { explainAwsError } from './aws-errors.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
@@ -105,11 +105,8 @@ async function resolveRegion(values: CommonValues, io: Io, profile: string | und
 }
 
 async function resolveZones(route53: Route53Client, config: Config): Promise<Zone[]> {
-  const configured: { id: string; kind: ZoneKind }[] = [];
-  if (config.hostedZoneId) configured.push({ id: config.hostedZoneId, kind: 'public' });
-  if (config.privateHostedZoneId) configured.push({ id: config.privateHostedZoneId, kind: 'private' });
   return Promise.all(
-    configured.map(async (z) => {
+    configuredZones(config).map(async (z) => {
       try {
         return { ...z, name: await zoneName(route53, z.id) };
       } catch (error) {
