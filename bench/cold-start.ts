@@ -79,6 +79,11 @@ function run(node: string, args: string[], env: Record<string, string>): Promise
   });
 }
 
+/** One cold process: imports the bundle and handles the event once. */
+export async function coldOnce(node: string, bundle: string, env: Record<string, string>, event: unknown): Promise<void> {
+  await run(node, [CHILD, 'cold', new URL(`file://${bundle}`).href, JSON.stringify(event)], env);
+}
+
 export async function measureColdStart(o: ColdStartOptions): Promise<ColdStartResult> {
   const event = JSON.stringify(o.event);
   const bundleUrl = new URL(`file://${o.bundle}`).href;

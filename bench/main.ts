@@ -17,7 +17,8 @@ import { build } from 'esbuild';
 import { lambdaOptions } from '../scripts/esbuild/options.mjs';
 import { node22 } from '../scripts/node22.mjs';
 import { stateChangeEvent } from '../test/support/events.js';
-import { lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
+import { countCalls, startProxy } from '../test/support/aws-proxy.js';
+import { coldOnce, lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
 import { createZone, runInstances, seeder } from './lib/aws.js';
 import { startMoto } from './lib/moto-server.js';
 import { burst, roundTrips, throttledBurst, type BurstResult, type RoundTripCase, type ThrottledResult } from './scenarios.js';
@@ -102,27 +103,55 @@ async function cold(): Promise<unknown> {
   // The build steps, each on top of the previous one; the last is what `npm run build` ships.
   const variants: { step: string; bundle: string }[] = [];
   for (const [step, options] of [
-    ['plain esbuild (module main field, minify)', { pruneSchemas: false, lambdaCredentials: false }],
-    ['+ prune unused SDK schemas (plugin)', { pruneSchemas: true, lambdaCredentials: false }],
+    ['plain esbuild (module main field, minify)', { pruneSchemas: false, lambdaCredentials: false, dropErrorClasses: false }],
+    ['+ prune unused SDK schemas (plugin)', { pruneSchemas: true, lambdaCredentials: false, dropErrorClasses: false }],
+    ['+ Lambda-only credential chain', { pruneSchemas: true, lambdaCredentials: true, dropErrorClasses: false }],
   ] as const) {
     const dir = join(WORK, 'variants', String(variants.length));
     await build({ ...lambdaOptions(dir, options), absWorkingDir: ROOT, sourcemap: false, logLevel: 'error' });
     variants.push({ step, bundle: join(dir, 'sync', 'index.mjs') });
   }
-  variants.push({ step: '+ Lambda-only credential chain (shipped bundle)', bundle: BUNDLE });
+  variants.push({ step: '+ SDK error classes dropped (shipped bundle)', bundle: BUNDLE });
+
+  // The floor: the SDK alone making the same reads, built the same way (bench/sdk-floor.ts).
+  const floorDir = join(WORK, 'variants', 'floor');
+  await build({ ...lambdaOptions(floorDir), entryPoints: { 'sync/index': join(ROOT, 'bench/sdk-floor.ts') }, absWorkingDir: ROOT, sourcemap: false, logLevel: 'error' });
+  const FLOOR = join(floorDir, 'sync', 'index.mjs');
 
   // Publish the state once, so the measured event only reads.
   await measureColdStart({ node: NODE_SYSTEM, bundle: BUNDLE, env, event, runs: 1 });
+  // The floor must make exactly the handler's calls, or it is no floor.
+  const calls = await callsOfOneColdEvent([BUNDLE, FLOOR], env, event);
+  if (JSON.stringify(calls[0]) !== JSON.stringify(calls[1])) throw new Error(`the SDK floor does not make the handler's calls: handler ${JSON.stringify(calls[0])}, floor ${JSON.stringify(calls[1])}`);
+  print(`  the measured event's calls (the handler's and the floor's): ${formatCalls(calls[0] ?? {})}`);
 
   const rows: (ColdStartResult & { step: string })[] = [];
   for (const v of variants) rows.push({ step: v.step, ...(await measureColdStart({ node: NODE_SYSTEM, bundle: v.bundle, env, event, runs: RUNS })) });
   rows.push({ step: 'shipped bundle, Node 22 (the Lambda runtime)', ...(await measureColdStart({ node: NODE22, bundle: BUNDLE, env, event, runs: RUNS })) });
+  rows.push({ step: 'floor: the SDK alone, same reads, same build', ...(await measureColdStart({ node: NODE_SYSTEM, bundle: FLOOR, env, event, runs: RUNS })) });
+  rows.push({ step: 'floor, Node 22', ...(await measureColdStart({ node: NODE22, bundle: FLOOR, env, event, runs: RUNS })) });
 
   table(
     ['step', 'node', 'bundle KB', 'empty ms', 'cold ms', 'warm ms', 'ratio', 'CPU ms e/c/w', 'CPU ratio', 'goal'],
     rows.map((r) => [r.step, r.nodeVersion, r.bundleKB, r.emptyMs, r.coldMs, r.warmMs, r.ratio, `${r.cpu.emptyMs}/${r.cpu.coldMs}/${r.cpu.warmMs}`, r.cpu.ratio, r.ratio <= 1.5 && r.bundleKB <= 400 ? 'met' : 'not met']),
   );
-  return { runs: RUNS, event: 'running, state already published (reads only)', steps: rows };
+  return { runs: RUNS, event: 'running, state already published (reads only)', calls: calls[0], steps: rows };
+}
+
+/** The calls one cold process of each bundle makes for the event, counted by a proxy in front of moto. */
+async function callsOfOneColdEvent(bundles: string[], env: Record<string, string>, event: unknown): Promise<Record<string, number>[]> {
+  const proxy = await startProxy({ target: moto.endpoint });
+  try {
+    const out: Record<string, number>[] = [];
+    for (const bundle of bundles) {
+      proxy.requests.length = 0;
+      await coldOnce(NODE_SYSTEM, bundle, { ...env, AWS_ENDPOINT_URL: proxy.url }, event);
+      out.push(Object.fromEntries(Object.entries(countCalls(proxy.requests)).sort()));
+    }
+    return out;
+  } finally {
+    await proxy.stop();
+  }
 }
 
 async function rounds(): Promise<RoundTripCase[]> {

@@ -304,12 +304,15 @@ export async function throttledBurst(
   const t0 = performance.now();
   try {
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-    const handler = await loadHandler(bundle, { ...lambdaEnv(d, proxy), ...env });
+    // One container per concurrent batch, as in AWS: each its own instance of the bundle, so
+    // its own SDK clients (and retry quota) and its own PutParameter pacer.
+    const containers: Handler[] = [];
+    for (let i = 0; i < concurrency; i++) containers.push(await loadHandler(bundle, { ...lambdaEnv(d, proxy), ...env }));
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    const worker = async () => {
+    const worker = async (handler: Handler) => {
       for (;;) {
         const batch = queue.splice(0, batchSize);
         if (batch.length === 0) return;
@@ -335,7 +338,7 @@ export async function throttledBurst(
       }
     };
     // Workers pick up redelivered items too, until the queue stays empty.
-    while (queue.length > 0) await Promise.all(Array.from({ length: concurrency }, worker));
+    while (queue.length > 0) await Promise.all(containers.map(worker));
   } finally {
     await proxy.stop();
   }

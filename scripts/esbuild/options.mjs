@@ -22,13 +22,16 @@ const common = {
 /**
  * The Lambda bundle (dist/sync/index.mjs when outdir is dist/).
  * @param {string} outdir
- * @param {{ pruneSchemas?: boolean, lambdaCredentials?: boolean }} [steps] all on by default
+ * @param {{ pruneSchemas?: boolean, lambdaCredentials?: boolean, dropErrorClasses?: boolean }} [steps] all on by default
  * @returns {import('esbuild').BuildOptions}
  */
 export function lambdaOptions(outdir, steps = {}) {
   const plugins = [];
-  // Lets esbuild drop the SDK schemas the code does not use (see prune-sdk-schemas.mjs).
-  if (steps.pruneSchemas !== false) plugins.push(pruneSdkSchemas());
+  // Lets esbuild drop the SDK schemas the code does not use, and the error classes the SDK
+  // would only use for instanceof (see prune-sdk-schemas.mjs).
+  const inlineKeys = steps.pruneSchemas !== false;
+  const dropErrorClasses = steps.dropErrorClasses !== false;
+  if (inlineKeys || dropErrorClasses) plugins.push(pruneSdkSchemas({ inlineKeys, dropErrorClasses }));
   // The Lambda runtime provides credentials in the environment (see lambda-credential-provider.mjs).
   if (steps.lambdaCredentials !== false) plugins.push(lambdaCredentials());
   return { ...common, target: 'node22', entryPoints: { 'sync/index': 'functions/sync/index.ts' }, outdir, plugins };
