@@ -105,7 +105,7 @@ describe('SCHEMA_MODULE', () => {
 
 describe('pruneSdkSchemas with esbuild', () => {
   const bundle = async (contents: string, prune: boolean) => {
-    const stats = new Map<string, { before: number; replaced: number }>();
+    const stats = new Map<string, { before: number; replaced: number; dropped: number }>();
     const result = await build({
       stdin: { contents, resolveDir: process.cwd(), loader: 'js' },
       bundle: true,
