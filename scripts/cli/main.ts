@@ -18,6 +18,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   demo: { summary: 'the whole flow against a local AWS emulator (npm start)', load: async () => (await import('../commands/demo.js')).demo },
 };
 
+declare const EC2IP_VERSION: string | undefined;
+
+/** The package version, inlined by the build (scripts/esbuild/options.mjs); the unbundled source (tests) has none. */
+export const VERSION = typeof EC2IP_VERSION === 'string' ? EC2IP_VERSION : '0.0.0-source';
+
 export const HELP = `ec2ip: stable hostnames and SSM parameters for EC2 instances whose IP changes
 
 Usage: ec2ip <command> [options]
@@ -27,7 +32,7 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
-Run \`ec2ip <command> --help\` for a command's options.
+Run \`ec2ip <command> --help\` for a command's options; \`ec2ip --version\` prints the version.
 Exit codes: 0 ok, 1 not found or failed, 2 usage or configuration error.
 `;
 
@@ -37,6 +42,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(HELP);
     return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`${VERSION}\n`);
+    return EXIT.ok;
   }
   const command = COMMANDS[name];
   try {

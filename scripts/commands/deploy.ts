@@ -12,7 +12,7 @@ import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
 import { parse } from '../cli/options.js';
 import { bucketState, checkBucketName, codeKey, createBucket, defaultBucketName, objectExists, upload } from '../deploy/bucket.js';
-import { ensureBuilt, layout, packageRoot } from '../deploy/build.js';
+import { ensureBuilt, locate } from '../deploy/build.js';
 import {
   describeStack,
   resolveParameters,
@@ -154,11 +154,17 @@ export async function deploy(args: string[], io: Io): Promise<number> {
   if (values.profile) io.env.AWS_PROFILE = values.profile;
 
   // Local work first: a broken build fails before anything touches AWS.
-  const paths = layout(packageRoot());
-  await ensureBuilt(paths, { skip: values['skip-build'] ?? false }, io);
-  const pkg = packageBundle(paths.dist);
-  const templateBody = readFileSync(paths.template, 'utf8');
-  const templateName = relative(io.cwd, paths.template) || paths.template;
+  const paths = locate();
+  let pkg: ReturnType<typeof packageBundle>;
+  let templateBody: string;
+  try {
+    await ensureBuilt(paths, { skip: values['skip-build'] ?? false }, io);
+    pkg = packageBundle(paths.dist);
+    templateBody = readFileSync(paths.template, 'utf8');
+  } finally {
+    paths.cleanup?.();
+  }
+  const templateName = paths.cleanup ? 'the template built into this executable' : relative(io.cwd, paths.template) || paths.template;
   io.stderr(`Packaged ${pkg.files.join(' + ')}: ${(pkg.zip.length / 1024).toFixed(0)} KB zip, sha256 ${pkg.sha256.slice(0, 12)}…\n`);
 
   const clientConfig = values.region ? { region: values.region } : {};

@@ -1,9 +1,11 @@
 /**
- * Where the package lives (the CLI runs from scripts/ under tsx/vitest, or bundled as
- * dist/cli.mjs) and how to (re)build the Lambda before a deploy.
+ * Where the package lives (the CLI runs from scripts/ under tsx/vitest, bundled as
+ * dist/cli.mjs in a checkout or an installed npm package, or inside a single-file
+ * executable) and how to (re)build the Lambda before a deploy.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from '../cli/errors.js';
@@ -33,6 +35,8 @@ export interface Layout {
   dist: string;
   bundle: string;
   buildScript: string;
+  /** Set when the files were taken out of a single-file executable: removes them. */
+  cleanup?: () => void;
 }
 
 export function layout(root: string): Layout {
@@ -46,6 +50,39 @@ export function layout(root: string): Layout {
 }
 
 /**
+ * The names of the files a single-file executable carries as SEA assets
+ * (scripts/package/build-exe.mjs embeds them), relative to the package root.
+ */
+export const SEA_ASSETS = ['infra/template.yaml', 'dist/sync/index.mjs', 'dist/sync/index.mjs.map'] as const;
+
+type Sea = { isSea(): boolean; getAsset(key: string): ArrayBuffer };
+
+/** node:sea when this runs as a single-file executable; process.getBuiltinModule is missing before Node 20.16. */
+function seaModule(): Sea | undefined {
+  const getBuiltin = process.getBuiltinModule as ((id: string) => unknown) | undefined;
+  const sea = getBuiltin?.('node:sea') as Sea | undefined;
+  return sea?.isSea() ? sea : undefined;
+}
+
+/**
+ * The template and Lambda bundle that `ec2ip deploy` ships: the ones of the package around
+ * this file (a checkout, or an installed package: found from the bundle's own path, never
+ * from the working directory), or, in a single-file executable, its embedded copies, written
+ * to a private temporary directory that `cleanup` removes.
+ */
+export function locate(): Layout {
+  const sea = seaModule();
+  if (!sea) return layout(packageRoot());
+  const root = mkdtempSync(join(tmpdir(), 'ec2ip-'));
+  for (const name of SEA_ASSETS) {
+    const file = join(root, ...name.split('/'));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, Buffer.from(sea.getAsset(name)));
+  }
+  return { ...layout(root), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
  * Runs `node scripts/build.mjs` unless told to skip; without the build script (an installed
  * package) the shipped dist/ is used. Either way the bundle must exist afterwards.
  */
@@ -54,7 +91,11 @@ export async function ensureBuilt(paths: Layout, { skip }: { skip: boolean }, io
     io.stderr(`Building: node scripts/build.mjs\n`);
     await runBuild(paths, io);
   } else if (!skip) {
-    io.stderr(`No scripts/build.mjs here (an installed package): deploying the shipped ${paths.bundle}\n`);
+    io.stderr(
+      paths.cleanup
+        ? `A single-file executable: deploying the Lambda bundle built into it\n`
+        : `No scripts/build.mjs here (an installed package): deploying the shipped ${paths.bundle}\n`,
+    );
   }
   if (!existsSync(paths.bundle)) {
     throw new CliError(

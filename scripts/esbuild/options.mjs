@@ -1,5 +1,6 @@
 // esbuild options for ec2ip's two bundles, shared by scripts/build.mjs and the bench (which
 // builds variants with single steps turned off to measure what each one is worth).
+import { readFileSync } from 'node:fs';
 import { lambdaCredentials } from './lambda-credentials.mjs';
 import { pruneSdkSchemas } from './prune-sdk-schemas.mjs';
 
@@ -18,6 +19,9 @@ const common = {
   metafile: true,
   outExtension: { '.js': '.mjs' },
 };
+
+/** The package's version, inlined into the CLI: an installed bundle has no checkout to read it from. */
+const VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
 /**
  * The Lambda bundle (dist/sync/index.mjs when outdir is dist/).
@@ -43,5 +47,35 @@ export function lambdaOptions(outdir, steps = {}) {
  * @returns {import('esbuild').BuildOptions}
  */
 export function cliOptions(outdir) {
-  return { ...common, target: 'node20', entryPoints: { cli: 'scripts/cli.ts' }, outdir, plugins: [pruneSdkSchemas()] };
+  return {
+    ...common,
+    target: 'node20',
+    entryPoints: { cli: 'scripts/cli.ts' },
+    outdir,
+    plugins: [pruneSdkSchemas()],
+    define: { EC2IP_VERSION: JSON.stringify(VERSION) },
+  };
+}
+
+/**
+ * The CLI as one CommonJS file (cli-sea.cjs) for a single executable application: Node 22's
+ * SEA runs only a CommonJS main script, whose require() reaches only Node's built-ins, so
+ * everything is bundled and import.meta.url becomes the executable's own file URL.
+ * @param {string} outdir
+ * @returns {import('esbuild').BuildOptions}
+ */
+export function cliSeaOptions(outdir) {
+  const cli = cliOptions(outdir);
+  return {
+    ...cli,
+    format: 'cjs',
+    // The Node of the executables (scripts/package/node-binaries.mjs).
+    target: 'node22',
+    // CommonJS has no top-level await: an entry of its own that awaits main() in a promise chain.
+    entryPoints: { 'cli-sea': 'scripts/package/sea-main.ts' },
+    outExtension: { '.js': '.cjs' },
+    sourcemap: false,
+    banner: { js: "var __ec2ipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { ...cli.define, 'import.meta.url': '__ec2ipImportMetaUrl' },
+  };
 }

@@ -1,0 +1,125 @@
+/**
+ * The npm package as a user gets it: `npm pack` (whose prepack builds), `npm install -g
+ * --offline` of the tarball into an empty prefix, then the installed `ec2ip` run against moto
+ * from a directory outside any checkout, so it can only use what the tarball holds.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ListStacksCommand, CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { packageBundle } from '../../scripts/deploy/zip.js';
+import { publish } from '../support/cli.js';
+import { cleanEnv, MANIFEST, packReport, ROOT, run, scratch, show, type Packed } from '../support/installed.js';
+import { createZone, describe as describeInstance, REGION, runInstance, useMoto } from '../support/moto.js';
+
+/** Everything the installed CLI needs, and nothing else (npm always adds package.json, README and LICENSE). */
+const EXPECTED_FILES = [
+  'LICENSE',
+  'README.md',
+  'dist/cli.mjs',
+  'dist/sync/index.mjs',
+  'dist/sync/index.mjs.map',
+  'infra/template.yaml',
+  'package.json',
+  'scripts/moto-server.py',
+];
+
+/** Settles npm's own configuration: no user .npmrc, no registry reachable, an empty cache. */
+const npmFlags = (dir: string) => ['--offline', '--registry', 'http://127.0.0.1:9/', '--cache', join(dir, 'npm-cache'), '--no-audit', '--no-fund', '--no-update-notifier'];
+
+describe('the npm package, packed, installed and run outside the checkout', () => {
+  const aws = useMoto();
+  const motoEnv = () => cleanEnv({ AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION, AWS_MAX_ATTEMPTS: '1' });
+  let dir: string;
+  let packed: Packed;
+  let tarball: string;
+  let prefix: string;
+  let installed: string;
+  let bin: string;
+  /** A working directory with no package.json anywhere above it. */
+  let elsewhere: string;
+
+  beforeAll(async () => {
+    dir = scratch('package');
+    elsewhere = scratch('cwd');
+    // Through npm, as a publish would: prepack builds dist/ first.
+    const pack = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT, env: { ...process.env, npm_config_update_notifier: 'false' }, timeoutMs: 180_000 });
+    expect(pack.code, show(pack)).toBe(0);
+    packed = packReport(pack.stdout);
+    tarball = join(dir, packed.filename);
+    prefix = join(dir, 'prefix');
+    const install = await run('npm', ['install', '--global', '--prefix', prefix, ...npmFlags(dir), tarball], { cwd: elsewhere, env: cleanEnv(), timeoutMs: 180_000 });
+    expect(install.code, show(install)).toBe(0);
+    installed = join(prefix, 'lib', 'node_modules', 'ec2ip');
+    bin = join(prefix, 'bin', 'ec2ip');
+  });
+
+  it('holds the CLI, the Lambda bundle, the template, README and LICENSE, and nothing else', async () => {
+    expect(packed.files.map((f) => f.path).sort()).toEqual(EXPECTED_FILES);
+    const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').filter((p) => !p.endsWith('/'));
+    expect(listed.map((p) => p.replace(/^package\//, '')).sort()).toEqual(EXPECTED_FILES);
+    // What `npm pack --dry-run` (the README's listing) says agrees.
+    const dry = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: process.env });
+    expect(dry.code, show(dry)).toBe(0);
+    expect(packReport(dry.stdout).files.map((f) => f.path).sort()).toEqual(EXPECTED_FILES);
+    // The whole CLI with the SDK inside is a couple of MB; a stray source map or node_modules would show.
+    expect(packed.size).toBeLessThan(3 * 1024 * 1024);
+  });
+
+  it('is public and has no runtime dependencies, so an offline install works', () => {
+    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as typeof MANIFEST;
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(manifest.version).toBe(MANIFEST.version);
+    expect(realpathSync(bin)).toBe(join(installed, 'dist', 'cli.mjs'));
+    expect(existsSync(join(installed, 'node_modules'))).toBe(false);
+  });
+
+  it('prints its version and its help', async () => {
+    expect(await run(bin, ['--version'], { cwd: elsewhere, env: cleanEnv() })).toEqual({ code: 0, stdout: `${MANIFEST.version}\n`, stderr: '' });
+    expect((await run(bin, ['-V'], { cwd: elsewhere, env: cleanEnv() })).stdout).toBe(`${MANIFEST.version}\n`);
+    const help = await run(bin, ['--help'], { cwd: elsewhere, env: cleanEnv() });
+    expect(help.code, show(help)).toBe(0);
+    expect(help.stdout).toMatch(/^ec2ip: stable hostnames/);
+    for (const command of ['get', 'list', 'ssh-config', 'deploy']) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  describe('against moto', () => {
+    let web: string;
+    beforeEach(async () => {
+      web = await runInstance({ tags: { 'ec2ip:name': 'web' } });
+      await publish({}, [web]);
+    });
+
+    it('`ec2ip get` prints the public IP', async () => {
+      const { PublicIpAddress } = await describeInstance(web);
+      expect(await run(bin, ['get', 'web'], { cwd: elsewhere, env: motoEnv() })).toEqual({ code: 0, stdout: `${PublicIpAddress}\n`, stderr: '' });
+    });
+
+    it('`ec2ip deploy --dry-run` uses the template and Lambda bundle inside the package, with no build', async () => {
+      const zone = await createZone('example.com');
+      const dry = await run(bin, ['deploy', '--hosted-zone-id', zone, '--dry-run'], { cwd: elsewhere, env: motoEnv() });
+      expect(dry.code, show(dry)).toBe(0);
+      expect(dry.stderr).toContain(`No scripts/build.mjs here (an installed package): deploying the shipped ${join(installed, 'dist', 'sync', 'index.mjs')}\n`);
+      expect(dry.stderr).not.toContain('Building');
+      expect(dry.stderr).toMatch(/Validating \S*lib\/node_modules\/ec2ip\/infra\/template\.yaml\n/);
+      // The very zip a deploy from the checkout would upload: the same bundle and source map.
+      const sha256 = packageBundle(join(ROOT, 'dist')).sha256;
+      expect(dry.stderr).toContain(`Packaged index.mjs + index.mjs.map: `);
+      expect(dry.stderr).toContain(`sha256 ${sha256.slice(0, 12)}`);
+      expect(dry.stderr).toMatch(/Add\s+SyncFunction\s+AWS::Lambda::Function/);
+      expect(dry.stderr).toContain('Dry run: the change set was deleted; nothing changed.');
+      const cfn = new CloudFormationClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const { StackSummaries = [] } = await cfn.send(new ListStacksCommand({}));
+      expect(StackSummaries.filter((s) => s.StackStatus !== 'DELETE_COMPLETE')).toEqual([]);
+    });
+
+    it('`npx ./<tarball> ssh-config` runs without an install', async () => {
+      const { PublicIpAddress } = await describeInstance(web);
+      const ran = await run('npx', ['--yes', ...npmFlags(scratch('npx')), `./${packed.filename}`, 'ssh-config'], { cwd: dir, env: motoEnv() });
+      expect(ran.code, show(ran)).toBe(0);
+      expect(ran.stdout).toContain(`Host web\n  HostName ${PublicIpAddress}\n  HostKeyAlias ${web}\n`);
+    });
+  });
+});
