@@ -38,3 +38,19 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: s
     throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }
+
+/** A TCP port from a flag (default 22); throws UsageError for anything else. */
+export function parsePort(value: string | undefined, flag = '--port'): number {
+  if (value === undefined) return 22;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) throw new UsageError(`${flag} "${value}" is not a port: give a number from 1 to 65535`);
+  return port;
+}
+
+const USER = /^[A-Za-z0-9._][A-Za-z0-9._@-]*$/;
+
+/** A login name from --user, or undefined; throws UsageError for one that could inject an option. */
+export function parseUser(value: string | undefined): string | undefined {
+  if (value !== undefined && !USER.test(value)) throw new UsageError(`--user "${value}" is not a user name: use letters, digits, ".", "_", "-" and "@"`);
+  return value;
+}

@@ -7,6 +7,8 @@ export interface WriteOptions {
   mode?: number;
   /** Called with the current content of an existing file; false refuses to replace it. */
   mayReplace?: (current: string) => boolean;
+  /** How to read the current content for `mayReplace` (default UTF-8). */
+  decode?: (bytes: Buffer) => string;
 }
 
 export type WriteOutcome = 'written' | 'unchanged' | 'refused';
@@ -17,24 +19,25 @@ export type WriteOutcome = 'written' | 'unchanged' | 'refused';
  * that is renamed over the target, so a reader never sees half a file. A symlink is
  * followed, so the link stays a link.
  */
-export async function writeFileIfChanged(path: string, content: string, options: WriteOptions = {}): Promise<WriteOutcome> {
+export async function writeFileIfChanged(path: string, content: string | Buffer, options: WriteOptions = {}): Promise<WriteOutcome> {
   const mode = options.mode ?? 0o600;
   const target = await realpath(path).catch(() => path);
-  const current = await readFile(target, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  const current = await readFile(target).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-  if (current === content) {
+  if (current?.equals(bytes)) {
     // chmod changes no content and no mtime.
     if (((await stat(target)).mode & 0o777) !== mode) await chmod(target, mode);
     return 'unchanged';
   }
-  if (current !== undefined && current.length > 0 && options.mayReplace && !options.mayReplace(current)) return 'refused';
+  if (current !== undefined && current.length > 0 && options.mayReplace && !options.mayReplace((options.decode ?? ((b) => b.toString('utf8')))(current))) return 'refused';
 
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeFile(temporary, content, { mode, flag: 'wx' });
+    await writeFile(temporary, bytes, { mode, flag: 'wx' });
     // The umask may have narrowed the mode; the file must be exactly `mode`.
     await chmod(temporary, mode);
     await rename(temporary, target);

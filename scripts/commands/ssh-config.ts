@@ -4,16 +4,19 @@
  */
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { ipv4 } from '../../functions/core/names.js';
 import { loadContext } from '../cli/context.js';
-import { readHostnames, type Hostnames } from '../cli/hostnames.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
+import { consoleKeysOf, knownHostsWanted, mergeKeyFile } from '../cli/host-key-files.js';
+import { KNOWN_HOSTS } from '../cli/host-keys.js';
+import type { Hostnames } from '../cli/hostnames.js';
 import type { Io } from '../cli/io.js';
-import { COMMON_HELP, parse } from '../cli/options.js';
-import { readPublished, type Published } from '../cli/published.js';
+import { COMMON_HELP, parse, parsePort, parseUser } from '../cli/options.js';
+import type { Published } from '../cli/published.js';
+import { loadSshTargets, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
 import { writeFileIfChanged } from '../cli/write-file.js';
 
-export const HELP = `Usage: ec2ip ssh-config [--user USER] [--identity-file FILE] [--output FILE]
+export const HELP = `Usage: ec2ip ssh-config [--user USER] [--identity-file FILE] [--port N] [--output FILE]
+                        [--known-hosts FILE [--replace]]
 
 Prints a "Host <name>" block for every published instance, for OpenSSH and VS Code
 Remote-SSH. HostName is the instance's stable hostname when a zone is configured
@@ -29,6 +32,14 @@ Options:
                          Include line to put at the top of ~/.ssh/config. FILE must
                          be new or written by ec2ip before; ~/.ssh/config itself is
                          never edited.
+  --port N               add "Port N" to every block (sshd listening elsewhere than 22)
+  --known-hosts FILE     verified host keys: merge each instance's host keys, read from
+                         its console output, into FILE under its instance id (as
+                         "ec2ip known-hosts --output FILE" does) and add
+                         "UserKnownHostsFile FILE" to every block, so the first
+                         connection is checked, not confirmed by hand. Needs
+                         ec2:GetConsoleOutput. A changed key is reported, kept, exit 1.
+  --replace              with --known-hosts: replace a recorded key that differs
 
 ${COMMON_HELP}
 `;
@@ -36,29 +47,41 @@ ${COMMON_HELP}
 /** The first line of every file ec2ip owns; an existing file without it is not replaced. */
 export const MANAGED_MARK = '# Managed by ec2ip';
 
-const INSTANCE_ID = /^i-[0-9a-f]{1,32}$/;
-const USER = /^[A-Za-z0-9._][A-Za-z0-9._@-]*$/;
-
 export async function sshConfig(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { user: { type: 'string' }, 'identity-file': { type: 'string' }, output: { type: 'string' } });
+  const { values } = parse(args, {
+    user: { type: 'string' },
+    'identity-file': { type: 'string' },
+    port: { type: 'string' },
+    output: { type: 'string' },
+    'known-hosts': { type: 'string' },
+    replace: { type: 'boolean' },
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const user = values.user;
-  if (user !== undefined && !USER.test(user)) throw new UsageError(`--user "${user}" is not a user name: use letters, digits, ".", "_", "-" and "@"`);
+  const user = parseUser(values.user);
   const identity = values['identity-file'];
   if (identity !== undefined && (identity === '' || /["\n\r\0]/.test(identity))) throw new UsageError('--identity-file must be a path without quotes or line breaks');
+  const port = parsePort(values.port);
   if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file name');
+  if (values['known-hosts'] !== undefined && (values['known-hosts'].trim() === '' || /["\n\r\0]/.test(values['known-hosts']))) {
+    throw new UsageError('--known-hosts needs a file name without quotes or line breaks');
+  }
+  if (values.replace && values['known-hosts'] === undefined) throw new UsageError('--replace goes with --known-hosts FILE');
   // A quoted "~/..." reaches us unexpanded; expand it as the shell would have.
   const home = io.env.HOME ?? homedir();
-  const output = values.output === undefined ? undefined : resolve(io.cwd, values.output.replace(/^~(?=\/|$)/, home));
+  const expand = (path: string | undefined) => (path === undefined ? undefined : resolve(io.cwd, path.replace(/^~(?=\/|$)/, home)));
+  const output = expand(values.output);
+  const knownHostsFile = expand(values['known-hosts']);
   if (output === resolve(home, '.ssh', 'config')) throw new UsageError('--output must not be ~/.ssh/config: give ec2ip a file of its own (e.g. ~/.ssh/ec2ip.conf) and Include it from ~/.ssh/config');
+  if (knownHostsFile !== undefined && knownHostsFile === output) throw new UsageError('--known-hosts and --output must be two different files');
 
   const ctx = await loadContext(values, io);
-  const [published, hostnames] = await Promise.all([readPublished(ctx.clients.ssm, ctx.config.prefix), readHostnames(ctx, io.stderr)]);
-  const { blocks, skipped } = renderHosts(published, hostnames, { user, identityFile: identity });
-  for (const s of skipped) io.stderr(`skipped ${s}\n`);
+  const targets = await loadSshTargets(ctx, io);
+  const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile }));
+  // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.
+  const keys = knownHostsFile ? await consoleKeysOf(ctx, targets, io) : undefined;
 
   const include = output && `Include ${/\s/.test(output) ? `"${output}"` : output}`;
   const header = include
@@ -66,25 +89,29 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
       `# Use it from the top of ~/.ssh/config with:  ${include}\n`
     : '# Generated by ec2ip ssh-config.\n';
   const content = [header, ...blocks].join('\n');
-  if (!output || !include) {
+  if (output && include) {
+    const outcome = await writeFileIfChanged(output, content, { mode: 0o600, mayReplace: (current) => current.startsWith(MANAGED_MARK) });
+    if (outcome === 'refused') {
+      throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (--output owns the whole file: choose a new file, e.g. ~/.ssh/ec2ip.conf)`, EXIT.usage);
+    }
+    io.stderr(
+      `${outcome === 'written' ? `wrote ${blocks.length} hosts to ${output}` : `${output} is up to date (${blocks.length} hosts); not rewritten`}\n` +
+        'Add this line once at the top of ~/.ssh/config, before any Host or Match block (ec2ip never edits that file):\n' +
+        `${include}\n`,
+    );
+  } else {
     io.stdout(content);
-    return EXIT.ok;
   }
-  const outcome = await writeFileIfChanged(output, content, { mode: 0o600, mayReplace: (current) => current.startsWith(MANAGED_MARK) });
-  if (outcome === 'refused') {
-    throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (--output owns the whole file: choose a new file, e.g. ~/.ssh/ec2ip.conf)`, EXIT.usage);
-  }
-  io.stderr(
-    `${outcome === 'written' ? `wrote ${blocks.length} hosts to ${output}` : `${output} is up to date (${blocks.length} hosts); not rewritten`}\n` +
-      'Add this line once at the top of ~/.ssh/config, before any Host or Match block (ec2ip never edits that file):\n' +
-      `${include}\n`,
-  );
-  return EXIT.ok;
+  if (!knownHostsFile || !keys) return EXIT.ok;
+  const { changedKept } = await mergeKeyFile(knownHostsFile, knownHostsWanted(targets, keys), KNOWN_HOSTS, { replace: values.replace ?? false, io, flagHint: '`--replace`' });
+  return changedKept > 0 ? EXIT.failed : EXIT.ok;
 }
 
 export interface HostOptions {
   user?: string | undefined;
   identityFile?: string | undefined;
+  port?: number | undefined;
+  knownHostsFile?: string | undefined;
 }
 
 /** `Host` blocks sorted by name; entries that cannot make a safe block are skipped with the reason. */
@@ -93,23 +120,20 @@ export function renderHosts(
   hostnames: (name: string, instanceId: string) => Hostnames,
   options: HostOptions = {},
 ): { blocks: string[]; skipped: string[] } {
-  const blocks: string[] = [];
-  const skipped: string[] = [];
-  for (const p of [...published].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (!p.instanceId || !INSTANCE_ID.test(p.instanceId)) {
-      skipped.push(`${p.name}: no valid instance-id parameter`);
-      continue;
-    }
-    const held = hostnames(p.name, p.instanceId);
-    const hostName = held.public ?? held.private ?? ipv4(p.publicIp) ?? ipv4(p.privateIp);
-    if (!hostName) {
-      skipped.push(`${p.name} (${p.instanceId}): it holds no hostname and has no address`);
-      continue;
-    }
-    const lines = [`Host ${p.name}`, `  HostName ${hostName}`, `  HostKeyAlias ${p.instanceId}`];
-    if (options.user) lines.push(`  User ${options.user}`);
-    if (options.identityFile) lines.push(`  IdentityFile ${/\s/.test(options.identityFile) ? `"${options.identityFile}"` : options.identityFile}`);
-    blocks.push(`${lines.join('\n')}\n`);
-  }
-  return { blocks, skipped };
+  const { targets, skipped } = sshTargets(published, hostnames);
+  return { blocks: targets.map((t) => hostBlock(t, options)), skipped };
+}
+
+/** One instance's `Host` block. */
+export function hostBlock(target: SshTarget, options: HostOptions = {}): string {
+  const lines = [`Host ${target.name}`, `  HostName ${target.hostName}`, `  HostKeyAlias ${target.instanceId}`];
+  if (options.port !== undefined && options.port !== 22) lines.push(`  Port ${options.port}`);
+  if (options.user) lines.push(`  User ${options.user}`);
+  if (options.identityFile) lines.push(`  IdentityFile ${quoted(options.identityFile)}`);
+  if (options.knownHostsFile) lines.push(`  UserKnownHostsFile ${quoted(options.knownHostsFile)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function quoted(path: string): string {
+  return /\s/.test(path) ? `"${path}"` : path;
 }

@@ -1,0 +1,112 @@
+/**
+ * Verified host keys on disk: the keys each instance printed at boot, merged into a host-key
+ * file (OpenSSH known_hosts, PuTTY's sshhostkeys) under the instance id, with a changed key
+ * reported and kept as it was unless the user says `--replace`.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { Context } from './context.js';
+import { readConsoleHostKeys } from './console-keys.js';
+import { fingerprint, knownHostsEntries, mergeKeyStore, puttyEntries, type HostKey, type KeyEntry, type KeyStoreFormat } from './host-keys.js';
+import type { Io } from './io.js';
+import { writeFileIfChanged } from './write-file.js';
+
+/** An instance whose keys to file. */
+export interface KeyTarget {
+  name: string;
+  instanceId: string;
+}
+
+/** Each instance's console host keys; an instance that shows none is reported on stderr and left out. */
+export async function consoleKeysOf(ctx: Context, targets: readonly KeyTarget[], io: Io): Promise<Map<string, HostKey[]>> {
+  const found = await readConsoleHostKeys(
+    ctx.clients.ec2,
+    targets.map((t) => t.instanceId),
+  );
+  const keys = new Map<string, HostKey[]>();
+  for (const t of targets) {
+    const result = found.get(t.instanceId);
+    if (result && 'keys' in result) keys.set(t.instanceId, result.keys);
+    else io.stderr(`no verified host keys for ${t.name} (${t.instanceId}): ${result?.missing ?? 'not read'}; skipped, so the first connection will ask you to confirm its key\n`);
+  }
+  return keys;
+}
+
+/** An instance's keys to merge, in the entries of one store. */
+export interface WantedKeys {
+  target: KeyTarget;
+  keys: HostKey[];
+  entries: KeyEntry[];
+}
+
+/** OpenSSH known_hosts entries under each instance id, for the instances that showed keys. */
+export function knownHostsWanted(targets: readonly KeyTarget[], keys: ReadonlyMap<string, HostKey[]>): WantedKeys[] {
+  return targets.flatMap((t) => {
+    const k = keys.get(t.instanceId);
+    return k ? [{ target: t, keys: k, entries: knownHostsEntries(t.instanceId, k) }] : [];
+  });
+}
+
+/** PuTTY host-key cache entries under each instance id (its LogicalHostName) and the port. */
+export function puttyWanted(targets: readonly KeyTarget[], keys: ReadonlyMap<string, HostKey[]>, port: number): WantedKeys[] {
+  return targets.flatMap((t) => {
+    const k = keys.get(t.instanceId);
+    return k ? [{ target: t, keys: k, entries: puttyEntries(t.instanceId, port, k) }] : [];
+  });
+}
+
+/** What merging into a file did. */
+export interface KeyFileResult {
+  /** Instances whose recorded key differs from the console's and was kept (not `--replace`d). */
+  changedKept: number;
+  written: boolean;
+}
+
+/**
+ * Merges the wanted entries into `path` (created when missing; other lines untouched), writes
+ * it atomically when it changed, and reports each instance's outcome on stderr. A changed key
+ * is reported loudly; only `replace` overwrites it.
+ */
+export async function mergeKeyFile(
+  path: string,
+  wanted: readonly WantedKeys[],
+  format: KeyStoreFormat,
+  { replace, io, flagHint }: { replace: boolean; io: Io; flagHint: string },
+): Promise<KeyFileResult> {
+  const current = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  const byAlias = new Map(wanted.map((w) => [w.entries[0]?.alias ?? w.target.instanceId, w]));
+  const { text, outcomes } = mergeKeyStore(
+    current,
+    wanted.map((w) => ({ alias: w.entries[0]?.alias ?? w.target.instanceId, label: w.target.name, entries: w.entries })),
+    format,
+    { replace },
+  );
+  let changedKept = 0;
+  for (const o of outcomes) {
+    const w = byAlias.get(o.alias);
+    if (!w) continue;
+    const who = `${w.target.name} (${w.target.instanceId})`;
+    const shown = w.keys.map((k) => `${k.type} ${fingerprint(k)}`).join(', ');
+    if (o.changed.length > 0 && !o.replaced) {
+      changedKept++;
+      io.stderr(
+        `WARNING: HOST KEY CHANGED for ${who}: ${path} records another ${o.changed.map((c) => c.type).join(', ')} key than the instance printed at boot (${shown}). ` +
+          `Kept the recorded key. If the instance's keys were regenerated on purpose, re-run with ${flagHint}; otherwise do not connect: someone may be impersonating it.\n`,
+      );
+    } else if (o.replaced) {
+      io.stderr(`replaced the recorded host keys of ${who} with the ones it printed at boot (${shown})\n`);
+    } else if (o.added.length > 0) {
+      io.stderr(`recorded ${o.added.length} host key${o.added.length === 1 ? '' : 's'} of ${who}: ${shown}\n`);
+    }
+  }
+  if (text === current) return { changedKept, written: false };
+  // A known_hosts file keeps its mode; a new one is private to the user.
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o777,
+    () => 0o600,
+  );
+  await writeFileIfChanged(path, text, { mode });
+  return { changedKept, written: true };
+}

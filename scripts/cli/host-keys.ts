@@ -1,0 +1,286 @@
+/**
+ * SSH host keys: read from what an instance printed on its console at boot, checked, and
+ * written the way OpenSSH (`known_hosts`) and PuTTY (its host-key cache) file them. Pure: no
+ * AWS and no file system here.
+ */
+import { createHash, createHmac } from 'node:crypto';
+
+/** One public host key, as sshd serves it. */
+export interface HostKey {
+  /** The SSH key type: `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, … */
+  type: string;
+  /** The key blob, base64, as in a `.pub` file. */
+  base64: string;
+}
+
+const BEGIN = '-----BEGIN SSH HOST KEY KEYS-----';
+const END = '-----END SSH HOST KEY KEYS-----';
+
+/** The host key types ec2ip files; others (ssh-dss, certificates) are ignored, never guessed at. */
+export const HOST_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
+
+const KEY_LINE = new RegExp(`(?:^|\\s)(${HOST_KEY_TYPES.join('|')}) (AAAA[A-Za-z0-9+/]+={0,2})(?=\\s|$)`);
+
+/**
+ * The host keys in a console output: the lines of the last complete
+ * `-----BEGIN SSH HOST KEY KEYS-----` … `-----END SSH HOST KEY KEYS-----` block that cloud-init
+ * prints at boot. The serial console is shared, so a line may carry a prefix (`ec2: `, a
+ * timestamp) and kernel messages may be interleaved: only lines holding a well-formed key of a
+ * known type count. Undefined when there is no complete block (not booted yet, no cloud-init,
+ * or `emit_keys_to_console: false`) or it holds no valid key.
+ */
+export function parseConsoleHostKeys(output: string): HostKey[] | undefined {
+  const lines = output.split(/\r?\n|\r/);
+  let end = -1;
+  for (let i = lines.length - 1; i >= 0 && end < 0; i--) if (lines[i]?.includes(END)) end = i;
+  if (end < 0) return undefined;
+  let begin = -1;
+  for (let i = end - 1; i >= 0 && begin < 0; i--) if (lines[i]?.includes(BEGIN)) begin = i;
+  if (begin < 0) return undefined;
+  const keys: HostKey[] = [];
+  for (const line of lines.slice(begin + 1, end)) {
+    const match = KEY_LINE.exec(line);
+    if (!match) continue;
+    const key = { type: match[1] as string, base64: match[2] as string };
+    if (validKey(key) && !keys.some((k) => k.type === key.type)) keys.push(key);
+  }
+  return keys.length > 0 ? keys : undefined;
+}
+
+/** True when the blob decodes and names the same type as the line (a truncated or altered line does not). */
+export function validKey(key: HostKey): boolean {
+  try {
+    const fields = sshFields(Buffer.from(key.base64, 'base64'));
+    if (fields[0]?.toString('latin1') !== key.type) return false;
+    if (key.type === 'ssh-ed25519') return fields.length === 2 && fields[1]?.length === 32 && edwardsX(fields[1]) !== undefined;
+    if (key.type.startsWith('ecdsa-sha2-')) return fields.length === 3 && fields[1]?.toString('latin1') === key.type.slice('ecdsa-sha2-'.length) && fields[2]?.[0] === 4;
+    return fields.length === 3;
+  } catch {
+    return false;
+  }
+}
+
+/** OpenSSH's fingerprint of a key: `SHA256:` and the unpadded base64 of the blob's SHA-256. */
+export function fingerprint(key: HostKey): string {
+  return `SHA256:${createHash('sha256').update(Buffer.from(key.base64, 'base64')).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The strings of an SSH wire-format blob (each a uint32 length and its bytes). */
+function sshFields(blob: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) throw new Error('truncated key blob');
+    const length = blob.readUInt32BE(at);
+    if (at + 4 + length > blob.length) throw new Error('truncated key blob');
+    out.push(blob.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return out;
+}
+
+/** One entry of a host-key store: the key of `type` recorded for `alias`. */
+export interface KeyEntry {
+  alias: string;
+  /** The store's name of the key type (PuTTY calls ssh-rsa `rsa2`). */
+  type: string;
+  /** What the store records: the base64 blob (OpenSSH) or PuTTY's rendering of it. */
+  value: string;
+}
+
+/** A host-key file format: how to recognise its entries for an alias, and how to write one. */
+export interface KeyStoreFormat {
+  /** The entries a line records for `alias`, or undefined when the line is not about it. */
+  entriesOf(line: string, alias: string): KeyEntry[] | undefined;
+  /** The line to remove `alias` from a line about it: the rest of the line, or undefined to drop it. */
+  withoutAlias(line: string, alias: string): string | undefined;
+  /** The line that records `entry`; `label` says what it is for (the ec2ip name). */
+  render(entry: KeyEntry, label: string): string;
+}
+
+/** What a merge did for one alias. */
+export interface AliasOutcome {
+  alias: string;
+  label: string;
+  added: KeyEntry[];
+  /** Types recorded with another value than the instance shows: kept as they were unless `replace`. */
+  changed: { type: string; recorded: string; shown: string }[];
+  replaced: boolean;
+}
+
+/**
+ * Merges the wanted keys into a host-key file's text. Lines that are not about a wanted alias
+ * stay byte for byte. A key type the file lacks is appended. A type the file records with
+ * another value is a changed key: it is reported and the alias's lines are left as they are,
+ * unless `replace`, which drops the alias from its old lines and appends the new keys.
+ */
+export function mergeKeyStore(
+  text: string,
+  wanted: readonly { alias: string; label: string; entries: KeyEntry[] }[],
+  format: KeyStoreFormat,
+  { replace = false }: { replace?: boolean } = {},
+): { text: string; outcomes: AliasOutcome[] } {
+  let lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const outcomes: AliasOutcome[] = [];
+  const appended: string[] = [];
+  for (const want of wanted) {
+    const recorded = new Map<string, string[]>();
+    for (const line of lines) for (const e of format.entriesOf(line, want.alias) ?? []) recorded.set(e.type, [...(recorded.get(e.type) ?? []), e.value]);
+    const changed = want.entries
+      .filter((e) => recorded.has(e.type) && !recorded.get(e.type)?.includes(e.value))
+      .map((e) => ({ type: e.type, recorded: recorded.get(e.type)?.[0] ?? '', shown: e.value }));
+    const outcome: AliasOutcome = { alias: want.alias, label: want.label, added: [], changed, replaced: false };
+    if (changed.length > 0 && !replace) {
+      outcome.added = [];
+    } else if (changed.length > 0) {
+      lines = lines.flatMap((line) => (format.entriesOf(line, want.alias) ? [format.withoutAlias(line, want.alias)].filter((l): l is string => l !== undefined) : [line]));
+      outcome.added = [...want.entries];
+      outcome.replaced = true;
+    } else {
+      outcome.added = want.entries.filter((e) => !recorded.has(e.type));
+    }
+    appended.push(...outcome.added.map((e) => format.render(e, want.label)));
+    outcomes.push(outcome);
+  }
+  const all = [...lines, ...appended];
+  return { text: all.length > 0 ? `${all.join('\n')}\n` : '', outcomes };
+}
+
+/**
+ * OpenSSH's `known_hosts`: `host[,host…] type base64 [comment]`, where a host may be hashed
+ * (`|1|salt|HMAC-SHA1(salt, host)`, written when HashKnownHosts is on, as on Debian and
+ * Ubuntu). Marker lines (`@cert-authority`, `@revoked`) and patterns are never ec2ip's.
+ */
+export const KNOWN_HOSTS: KeyStoreFormat = {
+  entriesOf(line, alias) {
+    const [hosts, type, base64] = line.trim().split(/\s+/);
+    if (!hosts || !type || !base64 || hosts.startsWith('#') || hosts.startsWith('@')) return undefined;
+    if (!hosts.split(',').some((h) => hostMatches(h, alias))) return undefined;
+    return [{ alias, type, value: base64 }];
+  },
+  withoutAlias(line, alias) {
+    const [hosts = '', ...rest] = line.trim().split(/\s+/);
+    const others = hosts.split(',').filter((h) => !hostMatches(h, alias));
+    return others.length > 0 ? [others.join(','), ...rest].join(' ') : undefined;
+  },
+  render: (e, label) => `${e.alias} ${e.type} ${e.value} ec2ip:${label}`,
+};
+
+function hostMatches(pattern: string, alias: string): boolean {
+  if (pattern.toLowerCase() === alias.toLowerCase()) return true;
+  const hashed = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(pattern);
+  if (!hashed) return false;
+  const digest = createHmac('sha1', Buffer.from(hashed[1] as string, 'base64')).update(alias.toLowerCase()).digest('base64');
+  return digest === hashed[2];
+}
+
+/** OpenSSH's entries for an instance's keys. */
+export function knownHostsEntries(alias: string, keys: readonly HostKey[]): KeyEntry[] {
+  return keys.map((k) => ({ alias, type: k.type, value: k.base64 }));
+}
+
+/**
+ * PuTTY's host-key cache (`~/.putty/sshhostkeys` on Unix, the registry key `SshHostKeys` on
+ * Windows): one entry per `type@port:host`, valued in PuTTY's own rendering of the key. With
+ * `LogicalHostName` set, PuTTY files a session's keys under that name instead of the address.
+ */
+export function puttyEntries(alias: string, port: number, keys: readonly HostKey[]): KeyEntry[] {
+  return keys.map((k) => ({ alias: puttyHost(alias, port), type: puttyKeyType(k.type), value: puttyKeyValue(k) }));
+}
+
+function puttyHost(alias: string, port: number): string {
+  return `${port}:${alias}`;
+}
+
+/** The Unix cache file's lines: `type@port:host value`. */
+export const PUTTY_HOST_KEYS: KeyStoreFormat = {
+  entriesOf(line, alias) {
+    const match = /^([^@\s]+)@(\S+) (\S+)$/.exec(line);
+    if (!match || match[2] !== alias) return undefined;
+    return [{ alias, type: match[1] as string, value: match[3] as string }];
+  },
+  withoutAlias: () => undefined,
+  render: (e) => `${puttyValueName(e)} ${e.value}`,
+};
+
+/** The name PuTTY gives a cache entry (the registry value name; the Unix file's first field). */
+export function puttyValueName(e: KeyEntry): string {
+  return `${e.type}@${e.alias}`;
+}
+
+function puttyKeyType(type: string): string {
+  return type === 'ssh-rsa' ? 'rsa2' : type;
+}
+
+/**
+ * PuTTY's rendering of a public key in its cache, checked against what plink itself writes:
+ * RSA `0x<e>,0x<n>`; ECDSA `nistp256,0x<x>,0x<y>`; Ed25519 `0x<x>,0x<y>`, the affine point
+ * (the blob holds only y and the sign of x, so x is recovered on the curve).
+ */
+export function puttyKeyValue(key: HostKey): string {
+  const fields = sshFields(Buffer.from(key.base64, 'base64'));
+  if (key.type === 'ssh-rsa') return `${hex(fields[1] as Buffer)},${hex(fields[2] as Buffer)}`;
+  if (key.type.startsWith('ecdsa-sha2-')) {
+    const point = (fields[2] as Buffer).subarray(1);
+    const half = point.length / 2;
+    return `${(fields[1] as Buffer).toString('latin1')},${hex(point.subarray(0, half))},${hex(point.subarray(half))}`;
+  }
+  if (key.type === 'ssh-ed25519') {
+    const encoded = fields[1] as Buffer;
+    const x = edwardsX(encoded);
+    if (x === undefined) throw new Error('not a point on Ed25519');
+    return `0x${x.toString(16)},0x${edwardsY(encoded).toString(16)}`;
+  }
+  throw new Error(`PuTTY cache format unknown for ${key.type}`);
+}
+
+function hex(bytes: Buffer): string {
+  return `0x${BigInt(`0x${bytes.toString('hex') || '0'}`).toString(16)}`;
+}
+
+const P = 2n ** 255n - 19n;
+const D = mod(-121665n * inverse(121666n));
+const SQRT_M1 = power(2n, (P - 1n) / 4n);
+
+function edwardsY(encoded: Buffer): bigint {
+  const little = Buffer.from(encoded).reverse();
+  little[0] = (little[0] as number) & 0x7f;
+  return BigInt(`0x${little.toString('hex')}`);
+}
+
+/** x of an encoded Ed25519 point (RFC 8032 §5.1.3), or undefined when it is not on the curve. */
+function edwardsX(encoded: Buffer): bigint | undefined {
+  const sign = ((encoded[31] as number) >> 7) & 1;
+  const y = edwardsY(encoded);
+  if (y >= P) return undefined;
+  const u = mod(y * y - 1n);
+  const v = mod(D * y * y + 1n);
+  let x = mod(u * power(v, 3n) * power(u * power(v, 7n), (P - 5n) / 8n));
+  const check = mod(v * x * x);
+  if (check === mod(-u)) x = mod(x * SQRT_M1);
+  else if (check !== u) return undefined;
+  if (x === 0n && sign === 1) return undefined;
+  if (Number(x & 1n) !== sign) x = P - x;
+  return x;
+}
+
+function mod(a: bigint): bigint {
+  const r = a % P;
+  return r < 0n ? r + P : r;
+}
+
+function power(base: bigint, exponent: bigint): bigint {
+  let result = 1n;
+  let b = mod(base);
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = mod(result * b);
+    b = mod(b * b);
+    e >>= 1n;
+  }
+  return result;
+}
+
+function inverse(a: bigint): bigint {
+  return power(a, P - 2n);
+}

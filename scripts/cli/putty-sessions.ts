@@ -1,0 +1,163 @@
+/**
+ * PuTTY saved sessions, in PuTTY's two stores: the Windows registry (as a `.reg` file to
+ * import) and the Unix files under `~/.putty/sessions`. Pure: rendering and parsing only.
+ */
+
+/** One saved session's settings: the values ec2ip sets, by PuTTY's own setting names. */
+export interface PuttySession {
+  /** The session name as PuTTY shows it (prefix + ec2ip name). */
+  name: string;
+  settings: PuttySettings;
+}
+
+export interface PuttySettings {
+  HostName: string;
+  PortNumber: number;
+  Protocol: 'ssh';
+  /** Cached host keys are filed under this name instead of the address (PuTTY's HostKeyAlias). */
+  LogicalHostName: string;
+  UserName?: string;
+  /** The private key (`.ppk`); PuTTY's historical name for the setting. */
+  PublicKeyFile?: string;
+}
+
+export const SESSIONS_KEY = 'HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\Sessions';
+export const HOST_KEYS_KEY = 'HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\SshHostKeys';
+
+/** Both stores hold a session under one name of at most this many characters (a registry key name; a file name). */
+const MAX_STORED_NAME = 255;
+
+/**
+ * The registry key name PuTTY for Windows stores a session under: space, `\`, `*`, `?`, `%`,
+ * control and non-ASCII characters, and a leading `.`, become `%XX` (PuTTY's `mungestr`).
+ */
+export function registryName(session: string): string {
+  let out = '';
+  for (const [i, ch] of [...Buffer.from(session, 'utf8')].entries()) {
+    const c = String.fromCharCode(ch);
+    const escape = c === ' ' || c === '\\' || c === '*' || c === '?' || c === '%' || ch < 0x20 || ch > 0x7e || (c === '.' && i === 0);
+    out += escape ? `%${ch.toString(16).toUpperCase().padStart(2, '0')}` : c;
+  }
+  return out;
+}
+
+/**
+ * The file name PuTTY for Unix stores a session under: letters, digits and `+-.@_` stay,
+ * everything else becomes `%XX` (checked with plink 0.78 `-load`).
+ */
+export function unixName(session: string): string {
+  let out = '';
+  for (const ch of Buffer.from(session, 'utf8')) {
+    const c = String.fromCharCode(ch);
+    out += /[A-Za-z0-9+\-.@_]/.test(c) ? c : `%${ch.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Why PuTTY cannot hold a session of this name, or undefined when it can. */
+export function sessionNameProblem(session: string): string | undefined {
+  if (session === '') return 'the session name is empty';
+  if (/[\0-\x1f\x7f]/.test(session)) return 'the session name holds a control character';
+  if (session === 'Default Settings') return '"Default Settings" is PuTTY\'s own session';
+  const longest = Math.max(registryName(session).length, unixName(session).length);
+  if (longest > MAX_STORED_NAME) return `PuTTY stores the session under a name of ${longest} characters; the limit is ${MAX_STORED_NAME}`;
+  return undefined;
+}
+
+/** Setting name → registry type; the order PuTTY's settings use. Everything else a session holds is left as it is. */
+const SETTING_TYPES: [keyof PuttySettings, 'REG_SZ' | 'REG_DWORD'][] = [
+  ['HostName', 'REG_SZ'],
+  ['LogicalHostName', 'REG_SZ'],
+  ['PortNumber', 'REG_DWORD'],
+  ['Protocol', 'REG_SZ'],
+  ['UserName', 'REG_SZ'],
+  ['PublicKeyFile', 'REG_SZ'],
+];
+
+export const REG_MARK = '; Managed by ec2ip';
+const REG_SESSIONS = '; ec2ip sessions:';
+
+/**
+ * A `.reg` file (Windows Registry Editor 5.00) that sets ec2ip's sessions and their cached host
+ * keys. Importing it sets only the values ec2ip owns: a session's other settings (colours,
+ * fonts) stay. Sessions that `previous` (the last file ec2ip wrote here) held and that are gone
+ * now are deleted. `hostKeys` are host-key cache lines as in the Unix file (`name value`).
+ * Returned as text; write it with `encodeReg`.
+ */
+export function renderReg(sessions: readonly PuttySession[], hostKeys: readonly string[], previous: readonly string[] = []): string {
+  const names = sessions.map((s) => s.name);
+  const lines = [
+    'Windows Registry Editor Version 5.00',
+    '',
+    `${REG_MARK} (ec2ip putty --format reg): every run rewrites this file. Import it with \`reg import <file>\` or a double-click.`,
+    `${REG_SESSIONS} ${names.map(registryName).join(' ')}`,
+    '',
+  ];
+  for (const gone of previous.filter((p) => !names.map(registryName).includes(p))) lines.push(`[-${SESSIONS_KEY}\\${gone}]`, '');
+  for (const s of sessions) {
+    lines.push(`[${SESSIONS_KEY}\\${registryName(s.name)}]`);
+    for (const [key, type] of SETTING_TYPES) {
+      const value = s.settings[key];
+      if (value === undefined) continue;
+      lines.push(type === 'REG_DWORD' ? `"${key}"=dword:${Number(value).toString(16).padStart(8, '0')}` : `"${key}"=${regString(String(value))}`);
+    }
+    lines.push('');
+  }
+  if (hostKeys.length > 0) {
+    lines.push(`[${HOST_KEYS_KEY}]`);
+    for (const line of hostKeys) {
+      const [name = '', value = ''] = line.split(' ');
+      lines.push(`${regString(name)}=${regString(value)}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\r\n');
+}
+
+/** The session key names a `.reg` file written by ec2ip says it held; empty for any other file. */
+export function regSessions(text: string): string[] {
+  if (!text.split(/\r?\n/).some((l) => l.startsWith(REG_MARK))) return [];
+  const line = text.split(/\r?\n/).find((l) => l.startsWith(REG_SESSIONS));
+  return line ? line.slice(REG_SESSIONS.length).trim().split(/\s+/).filter(Boolean) : [];
+}
+
+/** The host-key cache values a `.reg` file written by ec2ip sets, as Unix cache lines (`name value`). */
+export function regHostKeys(text: string): string[] {
+  if (!text.split(/\r?\n/).some((l) => l.startsWith(REG_MARK))) return [];
+  const out: string[] = [];
+  let inHostKeys = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('[')) inHostKeys = line === `[${HOST_KEYS_KEY}]`;
+    const value = inHostKeys ? /^"([^"\\]+)"="([^"\\]+)"$/.exec(line) : null;
+    if (value) out.push(`${value[1]} ${value[2]}`);
+  }
+  return out;
+}
+
+/** regedit's own encoding: UTF-16LE with a byte-order mark, so non-ASCII paths survive any code page. */
+export function encodeReg(text: string): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+}
+
+/** The text of a `.reg` file in either encoding regedit writes (UTF-16LE with BOM, or 8-bit). */
+export function decodeReg(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  return bytes.toString('utf8');
+}
+
+function regString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * A Unix session file: `Key=Value` lines. The settings ec2ip owns replace their old lines; the
+ * session's other lines (set in PuTTY since) stay, in their order.
+ */
+export function renderUnixSession(settings: PuttySettings, current = ''): string {
+  const ours = new Map<string, string>();
+  for (const [key] of SETTING_TYPES) if (settings[key] !== undefined) ours.set(key, String(settings[key]));
+  const kept = current
+    .split('\n')
+    .filter((line) => line !== '' && !ours.has(line.slice(0, line.indexOf('='))));
+  return [...[...ours].map(([k, v]) => `${k}=${v}`), ...kept].join('\n') + '\n';
+}

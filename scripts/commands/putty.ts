@@ -1,0 +1,307 @@
+/**
+ * `ec2ip putty`: PuTTY saved sessions for the published instances, with `LogicalHostName` =
+ * the instance id (PuTTY's HostKeyAlias) and the host keys each instance printed at boot in
+ * PuTTY's host-key cache, as a `.reg` file for Windows or as the files of Unix PuTTY/plink.
+ */
+import { execFile } from 'node:child_process';
+import { constants, statSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { loadContext } from '../cli/context.js';
+import { CliError, EXIT, UsageError } from '../cli/errors.js';
+import { consoleKeysOf, mergeKeyFile, puttyWanted } from '../cli/host-key-files.js';
+import { mergeKeyStore, PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
+import type { Io } from '../cli/io.js';
+import { COMMON_HELP, parse, parsePort, parseUser } from '../cli/options.js';
+import {
+  decodeReg,
+  encodeReg,
+  REG_MARK,
+  regHostKeys,
+  regSessions,
+  renderReg,
+  renderUnixSession,
+  sessionNameProblem,
+  unixName,
+  type PuttySession,
+} from '../cli/putty-sessions.js';
+import { loadSshTargets, type SshTarget } from '../cli/ssh-targets.js';
+import { writeFileIfChanged } from '../cli/write-file.js';
+
+export const HELP = `Usage: ec2ip putty [--format reg|unix] [--user USER] [--key FILE.ppk | --convert-key FILE.pem]
+                  [--port N] [--session-prefix P] [--output FILE|DIR] [--skip-host-keys] [--replace]
+
+Writes a PuTTY saved session per published instance, named <prefix><name>
+(ec2ip-web), with HostName (the stable hostname, else the current IP, as ssh-config
+decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
+LogicalHostName = the instance id: PuTTY files the host key under that name, so a new
+IP does not bring up "The host key is not cached" or "does not match" again. Each
+instance's host keys, read from its console output at boot (ec2:GetConsoleOutput),
+go into PuTTY's host-key cache, so even the first connection is verified.
+
+Options:
+  --format reg|unix     reg: a .reg file for HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY
+                        (import it with "reg import FILE" or a double-click; the default
+                        on Windows). unix: the session files of Unix PuTTY and plink
+                        (the default elsewhere).
+  --user USER           UserName of every session (e.g. ec2-user, ubuntu)
+  --key FILE.ppk        the private key PuTTY uses (PublicKeyFile). For a .reg file made
+                        on Linux or macOS for a Windows PC, the path on that PC
+                        (C:\\Users\\you\\.ssh\\work.ppk).
+  --convert-key FILE    convert an OpenSSH/PEM key (the .pem EC2 gave you) to .ppk with
+                        puttygen first (FILE.ppk beside it, or --key's path), and use it
+  --port N              PortNumber (default 22)
+  --session-prefix P    prefix of ec2ip's session names (default ec2ip-): only sessions
+                        with it are ever replaced or removed
+  --output FILE|DIR     reg: the .reg file to write (UTF-16, as regedit writes; default:
+                        the text on stdout). unix: the PuTTY settings folder holding
+                        sessions/ and sshhostkeys (default: PuTTY's own, $PUTTYDIR, else
+                        $XDG_CONFIG_HOME/putty if it exists, else ~/.putty)
+  --skip-host-keys      do not read console output nor write host keys
+  --replace             replace a recorded host key that differs from the instance's
+                        (after you have checked why); otherwise it is reported, kept, exit 1
+
+${COMMON_HELP}
+`;
+
+const DEFAULT_PREFIX = 'ec2ip-';
+
+export async function putty(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    format: { type: 'string' },
+    user: { type: 'string' },
+    key: { type: 'string' },
+    'convert-key': { type: 'string' },
+    port: { type: 'string' },
+    'session-prefix': { type: 'string' },
+    output: { type: 'string' },
+    'skip-host-keys': { type: 'boolean' },
+    replace: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  // Everything the user typed is checked before any AWS call or write.
+  const format = values.format ?? (process.platform === 'win32' ? 'reg' : 'unix');
+  if (format !== 'reg' && format !== 'unix') throw new UsageError(`--format "${format}" is not a PuTTY store: use reg (a .reg file for Windows) or unix (~/.putty files)`);
+  const user = parseUser(values.user);
+  const port = parsePort(values.port);
+  const prefix = values['session-prefix'] ?? DEFAULT_PREFIX;
+  if (prefix === '') throw new UsageError('--session-prefix must not be empty: ec2ip recognises its own sessions by it');
+  const prefixProblem = sessionNameProblem(`${prefix}x`);
+  if (prefixProblem) throw new UsageError(`--session-prefix "${prefix}" cannot start a PuTTY session name: ${prefixProblem}`);
+  if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file or folder name');
+  const home = io.env.HOME ?? homedir();
+  const local = (path: string) => resolve(io.cwd, path.replace(/^~(?=[/\\]|$)/, home));
+  const windowsTarget = format === 'reg' && process.platform !== 'win32';
+  const key = await checkKey(values.key, values['convert-key'], { windowsTarget, local });
+  if (values.replace && values['skip-host-keys']) throw new UsageError('--replace is about host keys; it cannot go with --skip-host-keys');
+
+  const ctx = await loadContext(values, io);
+  const targets = await loadSshTargets(ctx, io);
+  const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath }));
+  const bad = sessions.flatMap((s) => {
+    const problem = sessionNameProblem(s.name);
+    return problem ? [`${s.name}: ${problem}`] : [];
+  });
+  if (bad.length > 0) throw new UsageError(`PuTTY cannot hold these sessions (shorten --session-prefix or the ec2ip:name tag): ${bad.join('; ')}`);
+  const keys = values['skip-host-keys'] ? new Map<string, HostKey[]>() : await consoleKeysOf(ctx, targets, io);
+
+  if (key.convert) await convertKey(key.convert.from, key.convert.to, io);
+  const options = { replace: values.replace ?? false, io };
+  const changedKept =
+    format === 'reg'
+      ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys, port), options)
+      : await writeUnix(values.output === undefined ? puttyDir(io.env, home) : local(values.output), sessions, puttyWanted(targets, keys, port), prefix, options);
+  return changedKept > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function session(target: SshTarget, prefix: string, { user, port, keyFile }: { user?: string | undefined; port: number; keyFile?: string | undefined }): PuttySession {
+  return {
+    name: `${prefix}${target.name}`,
+    settings: {
+      HostName: target.hostName,
+      PortNumber: port,
+      Protocol: 'ssh',
+      LogicalHostName: target.instanceId,
+      ...(user ? { UserName: user } : {}),
+      ...(keyFile ? { PublicKeyFile: keyFile } : {}),
+    },
+  };
+}
+
+interface KeyPlan {
+  /** PublicKeyFile as the sessions hold it. */
+  sessionPath?: string;
+  convert?: { from: string; to: string };
+}
+
+/** Checks --key / --convert-key; an unreadable or wrong key file is a usage error, found before anything is written. */
+async function checkKey(
+  keyFlag: string | undefined,
+  convertFlag: string | undefined,
+  { windowsTarget, local }: { windowsTarget: boolean; local: (path: string) => string },
+): Promise<KeyPlan> {
+  for (const [flag, value] of [['--key', keyFlag], ['--convert-key', convertFlag]] as const) {
+    if (value !== undefined && (value.trim() === '' || /[\r\n\0"]/.test(value))) throw new UsageError(`${flag} needs a file name without quotes or line breaks`);
+  }
+  const windowsPath = (path: string) => /^[A-Za-z]:[\\/]|^\\\\/.test(path);
+  if (windowsTarget && keyFlag !== undefined && !windowsPath(keyFlag)) {
+    throw new UsageError(`--key "${keyFlag}": a .reg file is for a Windows PC, so give the .ppk's path there, e.g. C:\\Users\\you\\.ssh\\work.ppk`);
+  }
+  if (convertFlag !== undefined) {
+    const from = local(convertFlag);
+    const head = await readHead(from, '--convert-key');
+    if (head.startsWith('PuTTY-User-Key-File-')) throw new UsageError(`--convert-key ${from} is already a PuTTY .ppk key: pass it as --key instead`);
+    if (!head.startsWith('-----BEGIN ')) throw new UsageError(`--convert-key ${from} is not an OpenSSH or PEM private key (it does not start with "-----BEGIN ")`);
+    const to = keyFlag !== undefined && !windowsTarget ? local(keyFlag) : join(dirname(from), `${basename(from, extname(from))}.ppk`);
+    return { sessionPath: windowsTarget ? keyFlag : to, convert: { from, to } };
+  }
+  if (keyFlag === undefined) return {};
+  if (windowsTarget) return { sessionPath: keyFlag };
+  const path = local(keyFlag);
+  const head = await readHead(path, '--key');
+  if (head.startsWith('-----BEGIN ')) throw new UsageError(`--key ${path} is an OpenSSH/PEM key; PuTTY needs a .ppk: use --convert-key ${keyFlag} to convert it`);
+  if (!head.startsWith('PuTTY-User-Key-File-')) throw new UsageError(`--key ${path} is not a PuTTY private key (.ppk)`);
+  return { sessionPath: path };
+}
+
+async function readHead(path: string, flag: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).slice(0, 64);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${flag} ${path} cannot be read (${code ?? String(error)}): check the path and that it is your file`, { cause: error });
+  }
+}
+
+/** `puttygen FROM -O private -o TO`, as PuTTYgen's Conversions → Import key → Save private key does. */
+async function convertKey(from: string, to: string, io: Io): Promise<void> {
+  if (await exists(to)) {
+    io.stderr(`${to} exists; using it as it is (delete it to convert ${from} again)\n`);
+    return;
+  }
+  const puttygen = await onPath('puttygen', io.env);
+  if (!puttygen) {
+    throw new CliError(
+      `puttygen is not installed, so ${from} cannot be converted here. Install it (Debian/Ubuntu: apt-get install putty-tools; macOS: brew install putty) and re-run, ` +
+        `or convert it by hand in PuTTYgen on Windows: Conversions → Import key → choose ${basename(from)} → Save private key → save it as ${basename(to)}; ` +
+        `then run ec2ip putty --key ${basename(to)} …`,
+      EXIT.failed,
+    );
+  }
+  try {
+    await promisify(execFile)(puttygen, [from, '-O', 'private', '-o', to], { timeout: 60_000 });
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    throw new CliError(`puttygen could not convert ${from}: ${stderr || (error as Error).message} (a key with a passphrase needs PuTTYgen's window, which asks for it)`, EXIT.failed, { cause: error });
+  }
+  io.stderr(`converted ${from} to ${to}\n`);
+}
+
+async function writeReg(output: string | undefined, sessions: PuttySession[], wanted: ReturnType<typeof puttyWanted>, { replace, io }: { replace: boolean; io: Io }): Promise<number> {
+  // The last file ec2ip wrote is the record of what it set: sessions gone since are deleted,
+  // and a host key that changed since is reported as in any other host-key store.
+  const previous = output ? await readFile(output).then(decodeReg, () => '') : '';
+  if (previous !== '' && !previous.includes(REG_MARK)) {
+    throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (choose a new file, e.g. ec2ip-putty.reg)`, EXIT.usage);
+  }
+  const prior = regHostKeys(previous);
+  const merged = mergeKeyStore(prior.length > 0 ? `${prior.join('\n')}\n` : '', wanted.map((w) => ({ alias: w.entries[0]?.alias ?? '', label: w.target.name, entries: w.entries })), PUTTY_HOST_KEYS, { replace });
+  const changedKept = reportReg(merged.outcomes, wanted, output ?? 'the last .reg file', io);
+  const ourAliases = new Set(wanted.flatMap((w) => w.entries.map((e) => e.alias)));
+  const hostKeys = merged.text.split('\n').filter((line) => line !== '' && ourAliases.has(line.slice(line.indexOf('@') + 1, line.indexOf(' '))));
+  const text = renderReg(sessions, hostKeys, regSessions(previous));
+  if (!output) {
+    io.stdout(text);
+    return changedKept;
+  }
+  const outcome = await writeFileIfChanged(output, encodeReg(text), { mode: 0o600, mayReplace: (current) => current.includes(REG_MARK), decode: decodeReg });
+  io.stderr(
+    `${outcome === 'written' ? `wrote ${sessions.length} PuTTY sessions to ${output}` : `${output} is up to date (${sessions.length} sessions)`}; ` +
+      `import it on Windows with:  reg import ${basename(output)}   (or double-click it)\n`,
+  );
+  return changedKept;
+}
+
+function reportReg(outcomes: ReturnType<typeof mergeKeyStore>['outcomes'], wanted: ReturnType<typeof puttyWanted>, where: string, io: Io): number {
+  let kept = 0;
+  for (const o of outcomes) {
+    const w = wanted.find((x) => x.entries[0]?.alias === o.alias);
+    if (!w || o.changed.length === 0) continue;
+    if (o.replaced) {
+      io.stderr(`replaced the host keys of ${w.target.name} (${w.target.instanceId}) with the ones it printed at boot\n`);
+    } else {
+      kept++;
+      io.stderr(
+        `WARNING: HOST KEY CHANGED for ${w.target.name} (${w.target.instanceId}): ${where} held another ${o.changed.map((c) => c.type).join(', ')} key than the instance printed at boot. ` +
+          'Kept the recorded key. If its keys were regenerated on purpose, re-run with --replace; otherwise do not connect: someone may be impersonating it.\n',
+      );
+    }
+  }
+  return kept;
+}
+
+async function writeUnix(
+  dir: string,
+  sessions: PuttySession[],
+  wanted: ReturnType<typeof puttyWanted>,
+  prefix: string,
+  { replace, io }: { replace: boolean; io: Io },
+): Promise<number> {
+  const sessionsDir = join(dir, 'sessions');
+  await mkdir(sessionsDir, { recursive: true, mode: 0o700 });
+  const names = new Set(sessions.map((s) => unixName(s.name)));
+  let written = 0;
+  for (const s of sessions) {
+    const file = join(sessionsDir, unixName(s.name));
+    const current = await readFile(file, 'utf8').catch(() => '');
+    if ((await writeFileIfChanged(file, renderUnixSession(s.settings, current), { mode: 0o600 })) === 'written') written++;
+  }
+  // Only files with ec2ip's prefix are ever removed: the user's own sessions stay.
+  const stale = (await readdir(sessionsDir)).filter((f) => f.startsWith(unixName(prefix)) && !names.has(f) && !f.startsWith('.'));
+  for (const f of stale) await unlink(join(sessionsDir, f));
+  io.stderr(
+    `${written} of ${sessions.length} PuTTY sessions written to ${sessionsDir}${stale.length > 0 ? `, ${stale.length} removed (${stale.join(', ')})` : ''}; ` +
+      `connect with:  plink -load ${sessions[0]?.name ?? `${prefix}NAME`}   (or putty -load …)\n`,
+  );
+  const { changedKept } = await mergeKeyFile(join(dir, 'sshhostkeys'), wanted, PUTTY_HOST_KEYS, { replace, io, flagHint: '`--replace`' });
+  return changedKept;
+}
+
+/** Where Unix PuTTY keeps its settings: $PUTTYDIR, else $XDG_CONFIG_HOME/putty (~/.config/putty) if it exists, else ~/.putty. */
+function puttyDir(env: Io['env'], home: string): string {
+  if (env.PUTTYDIR) return env.PUTTYDIR;
+  const xdg = join(env.XDG_CONFIG_HOME || join(home, '.config'), 'putty');
+  return existsSyncDir(xdg) ? xdg : join(home, '.putty');
+}
+
+function existsSyncDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The first executable `name` on PATH, or undefined. */
+async function onPath(name: string, env: Io['env']): Promise<string | undefined> {
+  const names = process.platform === 'win32' ? [`${name}.exe`, name] : [name];
+  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    for (const n of names) {
+      const candidate = join(dir, n);
+      if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    }
+  }
+  return undefined;
+}
