@@ -129,18 +129,11 @@ export function mergeKeyStore(
     const changed = want.entries
       .filter((e) => recorded.has(e.type) && !recorded.get(e.type)?.includes(e.value))
       .map((e) => ({ type: e.type, recorded: recorded.get(e.type)?.[0] ?? '', shown: e.value }));
-    const outcome: AliasOutcome = { alias: want.alias, label: want.label, added: [], changed, replaced: false };
-    if (changed.length > 0 && !replace) {
-      outcome.added = [];
-    } else if (changed.length > 0) {
-      lines = lines.flatMap((line) => (format.entriesOf(line, want.alias) ? [format.withoutAlias(line, want.alias)].filter((l): l is string => l !== undefined) : [line]));
-      outcome.added = [...want.entries];
-      outcome.replaced = true;
-    } else {
-      outcome.added = want.entries.filter((e) => !recorded.has(e.type));
-    }
-    appended.push(...outcome.added.map((e) => format.render(e, want.label)));
-    outcomes.push(outcome);
+    const replacing = changed.length > 0 && replace;
+    if (replacing) lines = lines.flatMap((line) => (format.entriesOf(line, want.alias) ? [format.withoutAlias(line, want.alias) ?? []].flat() : [line]));
+    const added = changed.length === 0 ? want.entries.filter((e) => !recorded.has(e.type)) : replacing ? [...want.entries] : [];
+    outcomes.push({ alias: want.alias, label: want.label, added, changed, replaced: replacing });
+    appended.push(...added.map((e) => format.render(e, want.label)));
   }
   const all = [...lines, ...appended];
   return { text: all.length > 0 ? `${all.join('\n')}\n` : '', outcomes };

@@ -44,7 +44,7 @@ function sdkError(name: string, message: string, status = 400) {
 }
 
 describe('ec2ip --help', () => {
-  it.each(['get', 'list', 'ssh-config', 'plan', 'reconcile', 'demo'])('prints the literal help of %s and exits 0', async (command) => {
+  it.each(['get', 'list', 'ssh-config', 'putty', 'known-hosts', 'plan', 'reconcile', 'demo'])('prints the literal help of %s and exits 0', async (command) => {
     const ran = await run([command, '--help']);
     expect(ran.code).toBe(0);
     expect(ran.stdout).toMatch(new RegExp(`^Usage: ec2ip ${command}\\b`));
@@ -54,7 +54,7 @@ describe('ec2ip --help', () => {
   it('lists every command', async () => {
     const ran = await run(['--help']);
     expect(ran.code).toBe(0);
-    for (const command of ['get', 'list', 'ssh-config', 'plan', 'reconcile', 'demo']) expect(ran.stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
+    for (const command of ['get', 'list', 'ssh-config', 'putty', 'known-hosts', 'plan', 'reconcile', 'demo']) expect(ran.stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
   });
 });
 
@@ -68,6 +68,17 @@ describe('usage errors exit 2 before any AWS call', () => {
     [['ssh-config', '--user', 'a b'], '--user "a b" is not a user name'],
     [['ssh-config', '--output', ''], '--output needs a file name'],
     [['ssh-config', '--output', '~/.ssh/config'], '--output must not be ~/.ssh/config'],
+    [['ssh-config', '--port', '0'], '--port "0" is not a port'],
+    [['ssh-config', '--replace'], '--replace goes with --known-hosts FILE'],
+    [['ssh-config', '--known-hosts', 'k', '--output', 'k'], '--known-hosts and --output must be two different files'],
+    [['putty', '--format', 'xml'], '--format "xml" is not a PuTTY store: use reg'],
+    [['putty', '--format', 'unix', '--key', '/nonexistent/work.ppk'], '--key /nonexistent/work.ppk cannot be read (ENOENT)'],
+    [['putty', '--format', 'unix', '--convert-key', '/nonexistent/work.pem'], '--convert-key /nonexistent/work.pem cannot be read'],
+    [['putty', '--format', 'reg', '--key', '/home/me/work.ppk'], 'give the .ppk\'s path there, e.g. C:\\Users'],
+    [['putty', '--session-prefix', ''], '--session-prefix must not be empty'],
+    [['putty', '--session-prefix', 'ec2ip\t'], 'cannot start a PuTTY session name: the session name holds a control character'],
+    [['putty', '--user', 'me;rm'], '--user "me;rm" is not a user name'],
+    [['known-hosts', '--output', ''], '--output needs a file name'],
     [['plan', '--hosted-zone-id', 'not a zone'], '--hosted-zone-id / HOSTED_ZONE_ID="not a zone" is not a hosted zone id'],
     [['reconcile', '--hosted-zone-id', 'Z1', '--ttl', 'soon'], '--ttl / RECORD_TTL="soon" is not a TTL'],
     [['list', '--hosted-zone-id', 'Z1', '--prefix', 'ec2ip'], '--prefix / PARAMETER_PREFIX="ec2ip" is not a usable parameter path'],
@@ -78,6 +89,24 @@ describe('usage errors exit 2 before any AWS call', () => {
     expect(ran.stdout).toBe('');
     expect(ran.stderr).toContain(message);
     expect(ec2.calls().length + route53.calls().length + ssm.calls().length + cfn.calls().length).toBe(0);
+  });
+});
+
+describe('ec2ip putty key files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ec2ip-putty-'));
+
+  it.each([
+    ['--key', 'work.pem', '-----BEGIN OPENSSH PRIVATE KEY-----\n', 'is an OpenSSH/PEM key; PuTTY needs a .ppk: use --convert-key'],
+    ['--key', 'notes.txt', 'hello\n', 'is not a PuTTY private key (.ppk)'],
+    ['--convert-key', 'work.ppk', 'PuTTY-User-Key-File-3: ssh-ed25519\n', 'is already a PuTTY .ppk key: pass it as --key'],
+    ['--convert-key', 'notes2.txt', 'hello\n', 'is not an OpenSSH or PEM private key'],
+  ])('%s %s exits 2 before any AWS call', async (flag, file, content, message) => {
+    await writeFile(join(dir, file), content);
+    const ran = await run(['putty', '--format', 'unix', flag, join(dir, file), '--output', join(dir, 'putty')]);
+    expect(ran).toMatchObject({ code: 2, stdout: '' });
+    expect(ran.stderr).toContain(message);
+    expect(ec2.calls().length + route53.calls().length + ssm.calls().length + cfn.calls().length).toBe(0);
+    await expect(stat(join(dir, 'putty'))).rejects.toThrow(/ENOENT/);
   });
 });
 
