@@ -46,11 +46,15 @@ export function knownHostsWanted(targets: readonly KeyTarget[], keys: ReadonlyMa
   });
 }
 
-/** PuTTY host-key cache entries under each instance id (its LogicalHostName) and the port. */
-export function puttyWanted(targets: readonly KeyTarget[], keys: ReadonlyMap<string, HostKey[]>, port: number): WantedKeys[] {
+/**
+ * PuTTY host-key cache entries under each instance id. A session whose LogHost is a bare name
+ * has its keys cached under that name and port 22, whatever port it connects to (checked with
+ * plink 0.78: "i-0abc (port 22)").
+ */
+export function puttyWanted(targets: readonly KeyTarget[], keys: ReadonlyMap<string, HostKey[]>): WantedKeys[] {
   return targets.flatMap((t) => {
     const k = keys.get(t.instanceId);
-    return k ? [{ target: t, keys: k, entries: puttyEntries(t.instanceId, port, k) }] : [];
+    return k ? [{ target: t, keys: k, entries: puttyEntries(t.instanceId, 22, k) }] : [];
   });
 }
 

@@ -175,7 +175,8 @@ export function knownHostsEntries(alias: string, keys: readonly HostKey[]): KeyE
 /**
  * PuTTY's host-key cache (`~/.putty/sshhostkeys` on Unix, the registry key `SshHostKeys` on
  * Windows): one entry per `type@port:host`, valued in PuTTY's own rendering of the key. With
- * `LogicalHostName` set, PuTTY files a session's keys under that name instead of the address.
+ * `LogHost` set (the session setting behind "Logical name of remote host"), PuTTY files a
+ * session's keys under that name instead of the address.
  */
 export function puttyEntries(alias: string, port: number, keys: readonly HostKey[]): KeyEntry[] {
   return keys.map((k) => ({ alias: puttyHost(alias, port), type: puttyKeyType(k.type), value: puttyKeyValue(k) }));

@@ -15,7 +15,7 @@ export interface PuttySettings {
   PortNumber: number;
   Protocol: 'ssh';
   /** Cached host keys are filed under this name instead of the address (PuTTY's HostKeyAlias). */
-  LogicalHostName: string;
+  LogHost: string;
   UserName?: string;
   /** The private key (`.ppk`); PuTTY's historical name for the setting. */
   PublicKeyFile?: string;
@@ -67,7 +67,7 @@ export function sessionNameProblem(session: string): string | undefined {
 /** Setting name → registry type; the order PuTTY's settings use. Everything else a session holds is left as it is. */
 const SETTING_TYPES: [keyof PuttySettings, 'REG_SZ' | 'REG_DWORD'][] = [
   ['HostName', 'REG_SZ'],
-  ['LogicalHostName', 'REG_SZ'],
+  ['LogHost', 'REG_SZ'],
   ['PortNumber', 'REG_DWORD'],
   ['Protocol', 'REG_SZ'],
   ['UserName', 'REG_SZ'],

@@ -1,5 +1,5 @@
 /**
- * `ec2ip putty`: PuTTY saved sessions for the published instances, with `LogicalHostName` =
+ * `ec2ip putty`: PuTTY saved sessions for the published instances, with `LogHost` =
  * the instance id (PuTTY's HostKeyAlias) and the host keys each instance printed at boot in
  * PuTTY's host-key cache, as a `.reg` file for Windows or as the files of Unix PuTTY/plink.
  */
@@ -36,8 +36,9 @@ export const HELP = `Usage: ec2ip putty [--format reg|unix] [--user USER] [--key
 Writes a PuTTY saved session per published instance, named <prefix><name>
 (ec2ip-web), with HostName (the stable hostname, else the current IP, as ssh-config
 decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
-LogicalHostName = the instance id: PuTTY files the host key under that name, so a new
-IP does not bring up "The host key is not cached" or "does not match" again. Each
+LogHost = the instance id (PuTTY's "Logical name of remote host"): PuTTY files the
+host key under that name, so a new IP does not bring up "The host key is not cached"
+or "does not match" again. Each
 instance's host keys, read from its console output at boot (ec2:GetConsoleOutput),
 go into PuTTY's host-key cache, so even the first connection is verified.
 
@@ -114,8 +115,8 @@ export async function putty(args: string[], io: Io): Promise<number> {
   const options = { replace: values.replace ?? false, io };
   const changedKept =
     format === 'reg'
-      ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys, port), options)
-      : await writeUnix(values.output === undefined ? puttyDir(io.env, home) : local(values.output), sessions, puttyWanted(targets, keys, port), prefix, options);
+      ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys), options)
+      : await writeUnix(values.output === undefined ? puttyDir(io.env, home) : local(values.output), sessions, puttyWanted(targets, keys), prefix, options);
   return changedKept > 0 ? EXIT.failed : EXIT.ok;
 }
 
@@ -126,7 +127,7 @@ function session(target: SshTarget, prefix: string, { user, port, keyFile }: { u
       HostName: target.hostName,
       PortNumber: port,
       Protocol: 'ssh',
-      LogicalHostName: target.instanceId,
+      LogHost: target.instanceId,
       ...(user ? { UserName: user } : {}),
       ...(keyFile ? { PublicKeyFile: keyFile } : {}),
     },

@@ -24,7 +24,8 @@
  *    the way the service throttles — Route 53: 400 `Throttling` (or `PriorRequestNotComplete`),
  *    SSM: 400 `ThrottlingException`, EC2: 503 `RequestLimitExceeded` — so the SDK's retry
  *    strategy sees exactly what AWS would send.
- * 5. Otherwise forwards the request to `target` and streams the answer back.
+ * 5. `respond`, if given, may answer the request itself (a recorded AWS answer).
+ * 6. Otherwise forwards the request to `target` and streams the answer back.
  *
  * The log records every request with its outcome and start/end times (ms since the proxy
  * started), so a test or the bench can count calls per action and the sequential rounds an
@@ -37,7 +38,7 @@ import { performance } from 'node:perf_hooks';
 
 export type Service = 'ec2' | 'route53' | 'ssm' | (string & {});
 export type FaultKind = '500' | 'throttle' | 'timeout' | 'reset';
-export type Outcome = 'forwarded' | 'throttled' | `fault:${FaultKind}` | 'error';
+export type Outcome = 'forwarded' | 'answered' | 'throttled' | `fault:${FaultKind}` | 'error';
 
 export interface RateLimit {
   service: Service;
@@ -73,6 +74,11 @@ export interface ProxyOptions {
   faults?: FaultOptions;
   /** Port to listen on (127.0.0.1); default a free one. */
   port?: number;
+  /**
+   * Answers a request itself instead of moto (after delay, faults and rate limits): a recorded
+   * AWS answer for what moto cannot give, such as an instance's console output. Undefined: forward.
+   */
+  respond?: (request: Pick<ProxyRequest, 'service' | 'action'> & { body: string }) => Answer | undefined;
 }
 
 export interface ProxyRequest {
@@ -179,6 +185,12 @@ export async function startProxy(options: ProxyOptions): Promise<AwsProxy> {
       const answer = throttlingError(service, limited.rule.code ?? 'Throttling');
       send(res, answer);
       finish('throttled', answer.status);
+      return;
+    }
+    const own = options.respond?.({ service: entry.service, action: entry.action, body: body.toString('utf8') });
+    if (own) {
+      send(res, own);
+      finish('answered', own.status);
       return;
     }
     await forward(req, body, res, finish);
@@ -313,7 +325,8 @@ export function actionOf(service: Service, req: Pick<IncomingMessage, 'headers' 
   return `${req.method ?? 'GET'} ${url.pathname}`;
 }
 
-interface Answer {
+/** An HTTP answer as the service sends it. */
+export interface Answer {
   status: number;
   headers: Record<string, string>;
   body: string;

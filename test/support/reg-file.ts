@@ -24,7 +24,7 @@ export interface RegFile {
  */
 export const PUTTY_SETTING_TYPES: Record<string, RegValue['type']> = {
   HostName: 'REG_SZ',
-  LogicalHostName: 'REG_SZ',
+  LogHost: 'REG_SZ',
   PortNumber: 'REG_DWORD',
   Protocol: 'REG_SZ',
   UserName: 'REG_SZ',

@@ -17,9 +17,9 @@ import { parseReg, PUTTY_SETTING_TYPES } from '../support/reg-file.js';
 
 const web: PuttySession = {
   name: 'ec2ip-web',
-  settings: { HostName: 'web.example.com', PortNumber: 22, Protocol: 'ssh', LogicalHostName: 'i-0abc', UserName: 'ec2-user', PublicKeyFile: 'C:\\Users\\me\\.ssh\\work.ppk' },
+  settings: { HostName: 'web.example.com', PortNumber: 22, Protocol: 'ssh', LogHost: 'i-0abc', UserName: 'ec2-user', PublicKeyFile: 'C:\\Users\\me\\.ssh\\work.ppk' },
 };
-const db: PuttySession = { name: 'ec2ip-db', settings: { HostName: '198.51.100.7', PortNumber: 2222, Protocol: 'ssh', LogicalHostName: 'i-0def' } };
+const db: PuttySession = { name: 'ec2ip-db', settings: { HostName: '198.51.100.7', PortNumber: 2222, Protocol: 'ssh', LogHost: 'i-0def' } };
 
 describe('session names', () => {
   it.each([
@@ -69,7 +69,7 @@ describe('renderReg', () => {
     }
     expect(reg.keys[`${SESSIONS_KEY}\\ec2ip-web`]).toEqual({
       HostName: { type: 'REG_SZ', data: 'web.example.com' },
-      LogicalHostName: { type: 'REG_SZ', data: 'i-0abc' },
+      LogHost: { type: 'REG_SZ', data: 'i-0abc' },
       PortNumber: { type: 'REG_DWORD', data: 22 },
       Protocol: { type: 'REG_SZ', data: 'ssh' },
       UserName: { type: 'REG_SZ', data: 'ec2-user' },
@@ -79,7 +79,7 @@ describe('renderReg', () => {
   });
 
   it('sets no user name or key file the user did not give (the session keeps its own)', () => {
-    expect(Object.keys(reg.keys[`${SESSIONS_KEY}\\ec2ip-db`] ?? {})).toEqual(['HostName', 'LogicalHostName', 'PortNumber', 'Protocol']);
+    expect(Object.keys(reg.keys[`${SESSIONS_KEY}\\ec2ip-db`] ?? {})).toEqual(['HostName', 'LogHost', 'PortNumber', 'Protocol']);
   });
 
   it('puts the host keys under SshHostKeys as strings named type@port:instance-id', () => {
@@ -111,13 +111,13 @@ describe('renderReg', () => {
 
 describe('renderUnixSession', () => {
   it('writes Key=Value lines', () => {
-    expect(renderUnixSession(db.settings)).toBe('HostName=198.51.100.7\nLogicalHostName=i-0def\nPortNumber=2222\nProtocol=ssh\n');
+    expect(renderUnixSession(db.settings)).toBe('HostName=198.51.100.7\nLogHost=i-0def\nPortNumber=2222\nProtocol=ssh\n');
   });
 
   it("replaces ec2ip's settings and keeps the ones set in PuTTY since", () => {
     const current = 'Colour0=255,255,255\nHostName=203.0.113.9\nFontHeight=12\nUserName=old\n';
     expect(renderUnixSession({ ...db.settings, UserName: 'ubuntu' }, current)).toBe(
-      'HostName=198.51.100.7\nLogicalHostName=i-0def\nPortNumber=2222\nProtocol=ssh\nUserName=ubuntu\nColour0=255,255,255\nFontHeight=12\n',
+      'HostName=198.51.100.7\nLogHost=i-0def\nPortNumber=2222\nProtocol=ssh\nUserName=ubuntu\nColour0=255,255,255\nFontHeight=12\n',
     );
   });
 });

@@ -1,0 +1,270 @@
+/**
+ * The connection itself, end to end: files made by the built CLI against moto (host keys fed
+ * through a recorded GetConsoleOutput answer), then a real OpenSSH sshd as the instance on
+ * 127.0.0.2 and, after a stop/start, on 127.0.0.3, reached by real ssh and plink. Nothing of
+ * the user's ~/.ssh or PuTTY settings is read or written: every client gets its own files.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import SSHConfig from 'ssh-config';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { unixName } from '../../scripts/cli/putty-sessions.js';
+import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js';
+import { runBuilt, tempDir } from '../support/cli.js';
+import { putParameter, runInstance, useMoto } from '../support/moto.js';
+import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
+import { client, freePort, keygen, requireTool, startSshd, type Sshd } from '../support/sshd.js';
+
+const BEFORE = '127.0.0.2';
+const AFTER = '127.0.0.3';
+const RECORDED_CONSOLE = readFileSync(new URL('../events/constructed.console-output.cloud-init.txt', import.meta.url), 'utf8');
+
+/** The recorded console output with the key lines of its KEYS block replaced by `publicKeys`. */
+function consoleWith(publicKeys: readonly string[]): string {
+  return RECORDED_CONSOLE.replace(/(-----BEGIN SSH HOST KEY KEYS-----\n)[\s\S]*?(-----END SSH HOST KEY KEYS-----)/, (_, begin: string, end: string) => `${begin}${publicKeys.map((k) => `${k} root@ip-172-31-5-20.ec2.internal\n`).join('')}${end}`);
+}
+
+/** EC2's GetConsoleOutput answer, in AWS's XML, for an instance whose console printed `output`. */
+function consoleAnswer(instanceId: string, output: string): Answer {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml;charset=UTF-8' },
+    body:
+      '<?xml version="1.0" encoding="UTF-8"?>\n<GetConsoleOutputResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">' +
+      `<requestId>${randomUUID()}</requestId><instanceId>${instanceId}</instanceId><timestamp>2024-12-02T09:14:30.000Z</timestamp>` +
+      `<output>${Buffer.from(output).toString('base64')}</output></GetConsoleOutputResponse>`,
+  };
+}
+
+describe('connecting across a stop/start with real sshd, ssh and plink', () => {
+  const aws = useMoto();
+  const tools: Record<string, string> = {};
+  let dir: string;
+  let port: number;
+  let hostKeys: string[];
+  let impostorKey: string;
+  let userKey: string;
+  let consoleKeys: string[] | undefined;
+  let proxy: AwsProxy;
+  let web: string;
+  const servers: Sshd[] = [];
+
+  beforeAll(async () => {
+    // Missing tools fail the tests with the install command; they never skip them.
+    for (const tool of ['sshd', 'ssh', 'ssh-keygen', 'plink', 'puttygen']) tools[tool] = requireTool(tool);
+    dir = tempDir();
+    port = await freePort([BEFORE, AFTER]);
+    const pub = await Promise.all((['ed25519', 'ecdsa', 'rsa'] as const).map((t) => keygen(join(dir, `host_${t}`), t)));
+    hostKeys = pub.map((line) => line.split(' ').slice(0, 2).join(' '));
+    await keygen(join(dir, 'impostor_ed25519'), 'ed25519');
+    impostorKey = join(dir, 'impostor_ed25519');
+    userKey = join(dir, 'work.pem');
+    writeFileSync(join(dir, 'authorized_keys'), await keygen(userKey, 'ed25519'));
+  });
+
+  beforeEach(async () => {
+    web = await runInstance({ tags: { 'ec2ip:name': 'web' } });
+    // As the Lambda publishes it; the address is the "instance's", a loopback one here.
+    await Promise.all([putParameter('/ec2ip/web/instance-id', web), putParameter('/ec2ip/web/public-ip', BEFORE), putParameter('/ec2ip/web/private-ip', '172.31.5.20')]);
+    consoleKeys = hostKeys;
+    proxy = await startProxy({
+      target: aws.endpoint,
+      respond: ({ service, action, body }) => {
+        if (service !== 'ec2' || action !== 'GetConsoleOutput' || !consoleKeys) return undefined;
+        const id = new URLSearchParams(body).get('InstanceId') ?? '';
+        return consoleAnswer(id, consoleWith(consoleKeys));
+      },
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+    await proxy.stop();
+  });
+
+  /** The built CLI as a user runs it, against moto through the proxy, with a home of its own. */
+  const ec2ip = (args: string[], home = join(dir, 'home')) =>
+    runBuilt(args, {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_ENDPOINT_URL: proxy.url,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+
+  const instance = async (address: string, keys = [join(dir, 'host_ed25519'), join(dir, 'host_ecdsa'), join(dir, 'host_rsa')]) => {
+    const server = await startSshd({ dir, address, port, hostKeys: keys, authorizedKeys: join(dir, 'authorized_keys') });
+    servers.push(server);
+    return server;
+  };
+  const stopAll = () => Promise.all(servers.splice(0).map((s) => s.stop()));
+
+  const clientEnv = (home: string, extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '', HOME: home, ...extra });
+  const ssh = (config: string, home: string) =>
+    client(tools.ssh as string, ['-F', config, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', 'web', 'true'], clientEnv(home));
+  const plink = (puttyDir: string, home: string, extra: string[] = []) => client(tools.plink as string, ['-batch', '-load', 'ec2ip-web', ...extra, 'true'], clientEnv(home, { PUTTYDIR: puttyDir }));
+
+  it('ssh and plink connect before and after the address changes, with no prompt and no host key added', async () => {
+    const home = tempDir();
+    const config = join(home, 'ec2ip.conf');
+    const knownHosts = join(home, 'known_hosts');
+    const puttyDir = join(home, 'putty');
+    const me = userInfo().username;
+    const generate = async () => {
+      const sshConfig = await ec2ip(['ssh-config', '--user', me, '--identity-file', userKey, '--port', String(port), '--known-hosts', knownHosts, '--output', config], home);
+      expect(sshConfig.code, sshConfig.stderr).toBe(0);
+      const putty = await ec2ip(['putty', '--format', 'unix', '--user', me, '--convert-key', userKey, '--port', String(port), '--output', puttyDir], home);
+      expect(putty.code, putty.stderr).toBe(0);
+      return { sshConfig, putty };
+    };
+
+    const first = await generate();
+    expect(first.sshConfig.stderr).toContain(`recorded 3 host keys of web (${web})`);
+    expect(existsSync(join(dir, 'work.ppk'))).toBe(true);
+    const recordedKnownHosts = readFileSync(knownHosts, 'utf8');
+    const recordedPutty = readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8');
+    expect(recordedKnownHosts.split('\n').filter((l) => l.startsWith(`${web} `))).toHaveLength(3);
+    expect(recordedPutty.split('\n').filter((l) => l.includes(`@22:${web} `))).toHaveLength(3);
+    const unchanged = () => {
+      expect(readFileSync(knownHosts, 'utf8')).toBe(recordedKnownHosts);
+      expect(readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8')).toBe(recordedPutty);
+    };
+
+    await instance(BEFORE);
+    const before = await Promise.all([ssh(config, home), plink(puttyDir, home)]);
+    expect(before.map((r) => r.code), before.map((r) => r.stderr).join('\n')).toEqual([0, 0]);
+    unchanged();
+
+    // Stop/start: a new public IP, published as the Lambda would; the same instance and host keys.
+    await stopAll();
+    await putParameter('/ec2ip/web/public-ip', AFTER);
+    await generate();
+    expect(readFileSync(config, 'utf8')).toContain(`HostName ${AFTER}`);
+    expect(readFileSync(join(puttyDir, 'sessions', unixName('ec2ip-web')), 'utf8')).toContain(`HostName=${AFTER}\n`);
+    unchanged();
+    await instance(AFTER);
+    const after = await Promise.all([ssh(config, home), plink(puttyDir, home)]);
+    expect(after.map((r) => r.code), after.map((r) => r.stderr).join('\n')).toEqual([0, 0]);
+    unchanged();
+
+    // Another machine behind the same address, with another host key: both clients refuse it.
+    await stopAll();
+    await instance(AFTER, [impostorKey]);
+    const [sshImpostor, plinkImpostor] = await Promise.all([ssh(config, home), plink(puttyDir, home)]);
+    expect(sshImpostor.code).toBe(255);
+    expect(sshImpostor.stderr).toContain('Host key verification failed');
+    expect(plinkImpostor.code).not.toBe(0);
+    expect(plinkImpostor.stderr).toMatch(/host key/i);
+    unchanged();
+  });
+
+  it('the .reg file, imported into PuTTY\'s registry layout, connects plink and refuses another host key', async () => {
+    const home = tempDir();
+    const regFile = join(home, 'ec2ip.reg');
+    const ran = await ec2ip(['putty', '--format', 'reg', '--user', userInfo().username, '--port', String(port), '--output', regFile], home);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain('reg import ec2ip.reg');
+    const reg = parseReg(readFileSync(regFile));
+    const session = reg.keys['HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\Sessions\\ec2ip-web'];
+    expect(session).toMatchObject({ HostName: { type: 'REG_SZ', data: BEFORE }, LogHost: { type: 'REG_SZ', data: web }, PortNumber: { type: 'REG_DWORD', data: port } });
+    for (const [name, value] of Object.entries(session ?? {})) expect([name, value.type]).toEqual([name, PUTTY_SETTING_TYPES[name]]);
+    expect(Object.keys(reg.keys['HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\SshHostKeys'] ?? {})).toHaveLength(3);
+
+    const puttyDir = join(home, 'imported');
+    regToPuttyDir(reg, puttyDir, (name) => unixName(decodeURIComponent(name)));
+    await requireConverted();
+    await instance(BEFORE);
+    expect((await plink(puttyDir, home, ['-i', join(dir, 'work.ppk')])).code).toBe(0);
+    await stopAll();
+    await instance(BEFORE, [impostorKey]);
+    const refused = await plink(puttyDir, home, ['-i', join(dir, 'work.ppk')]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/host key/i);
+  });
+
+  /** The user's key as .ppk, converted by ec2ip itself. */
+  async function requireConverted(): Promise<void> {
+    if (existsSync(join(dir, 'work.ppk'))) return;
+    const ran = await ec2ip(['putty', '--format', 'unix', '--convert-key', userKey, '--skip-host-keys', '--output', join(tempDir(), 'p')]);
+    expect(ran.code, ran.stderr).toBe(0);
+  }
+
+  it('reports an instance whose console shows no host keys yet and writes nothing for it', async () => {
+    consoleKeys = undefined; // moto's own console output: a kernel log without cloud-init's block
+    const home = tempDir();
+    const knownHosts = join(home, 'known_hosts');
+    const ran = await ec2ip(['known-hosts', '--output', knownHosts], home);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain(`no verified host keys for web (${web}): its console output shows no "BEGIN SSH HOST KEY KEYS" block`);
+    expect(existsSync(knownHosts)).toBe(false);
+  });
+
+  it('reports a changed host key loudly, keeps the recorded one, and replaces it only with --replace', async () => {
+    const home = tempDir();
+    const knownHosts = join(home, 'known_hosts');
+    const impostorPub = readFileSync(`${impostorKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    const recorded = `github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n${web} ${impostorPub}\n`;
+    writeFileSync(knownHosts, recorded);
+
+    const kept = await ec2ip(['known-hosts', '--output', knownHosts], home);
+    expect(kept.code).toBe(1);
+    expect(kept.stderr).toContain(`WARNING: HOST KEY CHANGED for web (${web})`);
+    expect(readFileSync(knownHosts, 'utf8')).toBe(recorded);
+
+    const replaced = await ec2ip(['known-hosts', '--output', knownHosts, '--replace'], home);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const now = readFileSync(knownHosts, 'utf8');
+    expect(now.startsWith('github.com ')).toBe(true);
+    expect(now).not.toContain(impostorPub.split(' ')[1]);
+    for (const k of hostKeys) expect(now).toContain(`${web} ${k} ec2ip:web\n`);
+
+    // The same rule in PuTTY's cache.
+    const puttyDir = join(home, 'putty');
+    expect((await ec2ip(['putty', '--format', 'unix', '--port', String(port), '--output', puttyDir], home)).code).toBe(0);
+    const cache = readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8');
+    const tampered = cache.replace(/(ssh-ed25519@\d+:i-[0-9a-f]+ 0x)[0-9a-f]/, '$1f');
+    writeFileSync(join(puttyDir, 'sshhostkeys'), tampered);
+    const puttyKept = await ec2ip(['putty', '--format', 'unix', '--port', String(port), '--output', puttyDir], home);
+    expect(puttyKept.code).toBe(1);
+    expect(puttyKept.stderr).toContain('WARNING: HOST KEY CHANGED for web');
+    expect(readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8')).toBe(tampered);
+  });
+
+  it('ssh -G and a VS Code-style parse resolve the generated host through an Include at the top', async () => {
+    const home = tempDir();
+    const config = join(home, 'ec2ip.conf');
+    const knownHosts = join(home, 'known_hosts');
+    expect((await ec2ip(['ssh-config', '--user', 'ec2-user', '--port', String(port), '--known-hosts', knownHosts, '--output', config], home)).code).toBe(0);
+    const main = join(home, 'config');
+    writeFileSync(main, `Include ${config}\n\nHost bastion\n  HostName 192.0.2.10\n  User admin\n`);
+
+    const g = await client(tools.ssh as string, ['-G', '-F', main, 'web'], clientEnv(home));
+    expect(g.code, g.stderr).toBe(0);
+    const resolved = Object.fromEntries(g.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+    expect(resolved).toMatchObject({ hostname: BEFORE, hostkeyalias: web, port: String(port), user: 'ec2-user', userknownhostsfile: knownHosts });
+
+    // What VS Code Remote-SSH does: read the config, follow its Includes, list the hosts, resolve one.
+    const parsed = SSHConfig.parse(readFileSync(main, 'utf8'));
+    const hosts: string[] = [];
+    let webSettings: Record<string, string | string[]> | undefined;
+    for (const line of parsed) {
+      if (line.type !== SSHConfig.DIRECTIVE) continue;
+      if (line.param === 'Include') {
+        const included = SSHConfig.parse(readFileSync(String(line.value), 'utf8'));
+        for (const l of included) if (l.type === SSHConfig.DIRECTIVE && l.param === 'Host') hosts.push(String(l.value));
+        webSettings = included.compute('web');
+      } else if (line.param === 'Host') {
+        hosts.push(String(line.value));
+      }
+    }
+    expect(hosts).toEqual(['web', 'bastion']);
+    expect(webSettings).toMatchObject({ HostName: BEFORE, HostKeyAlias: web, Port: String(port), User: 'ec2-user' });
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * A real OpenSSH server for connection tests: one `sshd` per "instance", on a 127.0.0.x
+ * loopback address and an unprivileged port, with its own host key and authorized_keys in a
+ * temporary folder. Nothing of the user's ~/.ssh or PuTTY settings is read or written.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+const INSTALL_HINT: Record<string, string> = {
+  sshd: 'apt-get install openssh-server (.ci/run installs it)',
+  ssh: 'apt-get install openssh-client (.ci/run installs it)',
+  'ssh-keygen': 'apt-get install openssh-client (.ci/run installs it)',
+  plink: 'apt-get install putty-tools (.ci/run installs it)',
+  puttygen: 'apt-get install putty-tools (.ci/run installs it)',
+};
+
+/** The path of `name` on PATH (and, for sshd, the sbin folders a user's PATH may lack); throws with the install command. */
+export function requireTool(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'].filter(Boolean);
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // Not here.
+    }
+  }
+  throw new Error(`${name} is not installed, and the connection tests need it: ${INSTALL_HINT[name] ?? `install ${name}`}`);
+}
+
+/** `ssh-keygen -t TYPE` into `path` (and `path.pub`), without a passphrase. */
+export async function keygen(path: string, type: 'ed25519' | 'ecdsa' | 'rsa'): Promise<string> {
+  await run(requireTool('ssh-keygen'), ['-q', '-t', type, '-N', '', '-C', `test-${type}`, '-f', path]);
+  return readFileSync(`${path}.pub`, 'utf8').trim();
+}
+
+/** A TCP port free on every given loopback address. */
+export async function freePort(addresses: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, addresses[0], () => {
+        const { port: p } = server.address() as { port: number };
+        server.close(() => resolve(p));
+      });
+    });
+    const free = await Promise.all(addresses.map((a) => canListen(a, port)));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`no port is free on all of ${addresses.join(', ')}`);
+}
+
+function canListen(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, address, () => server.close(() => resolve(true)));
+  });
+}
+
+export interface Sshd {
+  address: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts sshd on address:port with the given host keys and authorized_keys; resolves once it accepts connections. */
+export async function startSshd(options: { dir: string; address: string; port: number; hostKeys: string[]; authorizedKeys: string }): Promise<Sshd> {
+  const sshd = requireTool('sshd');
+  // sshd's privilege separation needs this folder when run as root; the package makes it.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const name = `${options.address}-${options.port}-${Date.now()}`;
+  const log = join(options.dir, `sshd-${name}.log`);
+  const args = [
+    '-f', '/dev/null', '-D', '-e',
+    '-p', String(options.port),
+    '-o', `ListenAddress=${options.address}`,
+    ...options.hostKeys.flatMap((k) => ['-o', `HostKey=${k}`]),
+    '-o', `AuthorizedKeysFile=${options.authorizedKeys}`,
+    '-o', `PidFile=${join(options.dir, `sshd-${name}.pid`)}`,
+    '-o', 'StrictModes=no',
+    '-o', 'PasswordAuthentication=no',
+    '-o', 'KbdInteractiveAuthentication=no',
+    '-o', 'UsePAM=no',
+  ];
+  // Output to a file, not a pipe: sshd must never block on a reader that went away.
+  const out = openSync(log, 'a');
+  const child: ChildProcess = spawn(sshd, args, { stdio: ['ignore', out, out], detached: false });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 15_000;
+  while (!(await accepts(options.address, options.port))) {
+    const early = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+    if (early !== undefined || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`sshd did not start on ${options.address}:${options.port}: ${readFileSync(log, 'utf8').trim() || 'no output'}`);
+    }
+  }
+  return {
+    address: options.address,
+    port: options.port,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: address, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client (ssh, plink) with no stdin and a time limit; resolves with its exit code and output. */
+export function client(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+  });
+}
