@@ -1,6 +1,5 @@
 /** `ec2ip get`, `list` and `ssh-config` against moto, on what the built Lambda published. */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { countCalls, startProxy } from '../support/aws-proxy.js';
 import { createZone, describe as describeInstance, putRecord, runInstance, stopInstances, useMoto } from '../support/moto.js';
 import { cli, publish, tempDir } from '../support/cli.js';
+import { requireTool } from '../support/tools.js';
 
 describe('ec2ip get, list and ssh-config', () => {
   const aws = useMoto();
@@ -70,12 +70,9 @@ describe('ec2ip get, list and ssh-config', () => {
     });
 
     it('gives the same value as the plain AWS CLI', async () => {
-      const aws2 = '/usr/bin/aws';
-      if (!existsSync(aws2)) {
-        throw new Error(`${aws2} (AWS CLI v2) is missing: install it with \`apt-get update && apt-get install -y awscli\` (.ci/run does it)`);
-      }
+      // Whichever AWS CLI the machine has (v1 or v2): both take --endpoint-url.
       const { stdout } = await promisify(execFile)(
-        aws2,
+        requireTool('aws'),
         ['ssm', 'get-parameter', '--name', '/ec2ip/web/public-ip', '--query', 'Parameter.Value', '--output', 'text', '--endpoint-url', aws.endpoint, '--region', 'us-east-1'],
         { env: { PATH: process.env.PATH, HOME: tempDir(), AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '' } },
       );

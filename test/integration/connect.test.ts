@@ -15,7 +15,8 @@ import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js'
 import { runBuilt, tempDir } from '../support/cli.js';
 import { putParameter, runInstance, useMoto } from '../support/moto.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
-import { client, freePort, keygen, requireTool, startSshd, type Sshd } from '../support/sshd.js';
+import { client, freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
+import { requireTool } from '../support/tools.js';
 
 const BEFORE = '127.0.0.2';
 const AFTER = '127.0.0.3';

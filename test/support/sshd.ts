@@ -4,34 +4,13 @@
  * temporary folder. Nothing of the user's ~/.ssh or PuTTY settings is read or written.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
-
-const INSTALL_HINT: Record<string, string> = {
-  sshd: 'apt-get install openssh-server (.ci/run installs it)',
-  ssh: 'apt-get install openssh-client (.ci/run installs it)',
-  'ssh-keygen': 'apt-get install openssh-client (.ci/run installs it)',
-  plink: 'apt-get install putty-tools (.ci/run installs it)',
-  puttygen: 'apt-get install putty-tools (.ci/run installs it)',
-};
-
-/** The path of `name` on PATH (and, for sshd, the sbin folders a user's PATH may lack); throws with the install command. */
-export function requireTool(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'].filter(Boolean);
-  for (const dir of dirs) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // Not here.
-    }
-  }
-  throw new Error(`${name} is not installed, and the connection tests need it: ${INSTALL_HINT[name] ?? `install ${name}`}`);
-}
 
 /** `ssh-keygen -t TYPE` into `path` (and `path.pub`), without a passphrase. */
 export async function keygen(path: string, type: 'ed25519' | 'ecdsa' | 'rsa'): Promise<string> {
