@@ -60,6 +60,8 @@ describe('the npm package, packed, installed and run outside the checkout', () =
     bin = join(prefix, 'bin', 'ec2ip');
   });
 
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('holds the CLI, the Lambda bundle, the template, README and LICENSE, and nothing else', async () => {
     expect(packed.files.map((f) => f.path).sort()).toEqual(EXPECTED_FILES);
     const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').filter((p) => !p.endsWith('/'));
