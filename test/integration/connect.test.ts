@@ -238,6 +238,24 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     expect(readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8')).toBe(tampered);
   });
 
+  it('refuses with exit 2 and writes nothing when PuTTY cannot hold a session name or the .reg file is not ec2ip\'s', async () => {
+    const home = tempDir();
+    const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    await Promise.all([putParameter(`/ec2ip/${long}/instance-id`, web), putParameter(`/ec2ip/${long}/public-ip`, BEFORE)]);
+    const puttyDir = join(home, 'putty');
+    const ran = await ec2ip(['putty', '--format', 'unix', '--output', puttyDir], home);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toContain(`PuTTY cannot hold these sessions (shorten --session-prefix or the ec2ip:name tag): ec2ip-${long}: PuTTY stores the session under a name of 259 characters; the limit is 255`);
+    expect(existsSync(puttyDir)).toBe(false);
+
+    const foreign = join(home, 'mine.reg');
+    writeFileSync(foreign, 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Mine]\r\n');
+    const refused = await ec2ip(['putty', '--format', 'reg', '--session-prefix', 'x', '--output', foreign], home);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('exists and was not written by ec2ip; not replacing it');
+    expect(readFileSync(foreign, 'utf8')).toContain('Mine');
+  });
+
   it('ssh -G and a VS Code-style parse resolve the generated host through an Include at the top', async () => {
     const home = tempDir();
     const config = join(home, 'ec2ip.conf');
