@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Context } from './context.js';
 import { readConsoleHostKeys } from './console-keys.js';
-import { fingerprint, knownHostsEntries, mergeKeyStore, puttyEntries, type HostKey, type KeyEntry, type KeyStoreFormat } from './host-keys.js';
+import { fingerprint, knownHostsEntries, mergeKeyStore, puttyEntries, type AliasOutcome, type HostKey, type KeyEntry, type KeyStoreFormat } from './host-keys.js';
 import type { Io } from './io.js';
 import { writeFileIfChanged } from './write-file.js';
 
@@ -80,31 +80,8 @@ export async function mergeKeyFile(
     if (error.code === 'ENOENT') return '';
     throw error;
   });
-  const byAlias = new Map(wanted.map((w) => [w.entries[0]?.alias ?? w.target.instanceId, w]));
-  const { text, outcomes } = mergeKeyStore(
-    current,
-    wanted.map((w) => ({ alias: w.entries[0]?.alias ?? w.target.instanceId, label: w.target.name, entries: w.entries })),
-    format,
-    { replace },
-  );
-  let changedKept = 0;
-  for (const o of outcomes) {
-    const w = byAlias.get(o.alias);
-    if (!w) continue;
-    const who = `${w.target.name} (${w.target.instanceId})`;
-    const shown = w.keys.map((k) => `${k.type} ${fingerprint(k)}`).join(', ');
-    if (o.changed.length > 0 && !o.replaced) {
-      changedKept++;
-      io.stderr(
-        `WARNING: HOST KEY CHANGED for ${who}: ${path} records another ${o.changed.map((c) => c.type).join(', ')} key than the instance printed at boot (${shown}). ` +
-          `Kept the recorded key. If the instance's keys were regenerated on purpose, re-run with ${flagHint}; otherwise do not connect: someone may be impersonating it.\n`,
-      );
-    } else if (o.replaced) {
-      io.stderr(`replaced the recorded host keys of ${who} with the ones it printed at boot (${shown})\n`);
-    } else if (o.added.length > 0) {
-      io.stderr(`recorded ${o.added.length} host key${o.added.length === 1 ? '' : 's'} of ${who}: ${shown}\n`);
-    }
-  }
+  const { text, outcomes } = mergeWanted(current, wanted, format, replace);
+  const changedKept = reportOutcomes(outcomes, wanted, path, flagHint, io);
   if (text === current) return { changedKept, written: false };
   // A known_hosts file keeps its mode; a new one is private to the user.
   const mode = await stat(path).then(
@@ -113,4 +90,44 @@ export async function mergeKeyFile(
   );
   await writeFileIfChanged(path, text, { mode });
   return { changedKept, written: true };
+}
+
+/** mergeKeyStore over the wanted instances' entries. */
+export function mergeWanted(text: string, wanted: readonly WantedKeys[], format: KeyStoreFormat, replace: boolean): ReturnType<typeof mergeKeyStore> {
+  return mergeKeyStore(
+    text,
+    wanted.map((w) => ({ alias: aliasOf(w), label: w.target.name, entries: w.entries })),
+    format,
+    { replace },
+  );
+}
+
+function aliasOf(w: WantedKeys): string {
+  return w.entries[0]?.alias ?? w.target.instanceId;
+}
+
+/**
+ * Says on stderr what a merge did for each instance; a changed key kept is a loud warning.
+ * Returns how many instances kept a changed key.
+ */
+export function reportOutcomes(outcomes: readonly AliasOutcome[], wanted: readonly WantedKeys[], where: string, flagHint: string, io: Io): number {
+  let changedKept = 0;
+  for (const o of outcomes) {
+    const w = wanted.find((x) => aliasOf(x) === o.alias);
+    if (!w) continue;
+    const who = `${w.target.name} (${w.target.instanceId})`;
+    const shown = w.keys.map((k) => `${k.type} ${fingerprint(k)}`).join(', ');
+    if (o.changed.length > 0 && !o.replaced) {
+      changedKept++;
+      io.stderr(
+        `WARNING: HOST KEY CHANGED for ${who}: ${where} records another ${o.changed.map((c) => c.type).join(', ')} key than the instance printed at boot (${shown}). ` +
+          `Kept the recorded key. If the instance's keys were regenerated on purpose, re-run with ${flagHint}; otherwise do not connect: someone may be impersonating it.\n`,
+      );
+    } else if (o.replaced) {
+      io.stderr(`replaced the recorded host keys of ${who} with the ones it printed at boot (${shown})\n`);
+    } else if (o.added.length > 0) {
+      io.stderr(`recorded ${o.added.length} host key${o.added.length === 1 ? '' : 's'} of ${who}: ${shown}\n`);
+    }
+  }
+  return changedKept;
 }

@@ -11,8 +11,8 @@ import { basename, delimiter, dirname, extname, join, resolve } from 'node:path'
 import { promisify } from 'node:util';
 import { loadContext } from '../cli/context.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
-import { consoleKeysOf, mergeKeyFile, puttyWanted } from '../cli/host-key-files.js';
-import { mergeKeyStore, PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
+import { consoleKeysOf, mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys } from '../cli/host-key-files.js';
+import { PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
 import { COMMON_HELP, parse, parsePort, parseUser } from '../cli/options.js';
 import {
@@ -203,7 +203,7 @@ async function convertKey(from: string, to: string, io: Io): Promise<void> {
   io.stderr(`converted ${from} to ${to}\n`);
 }
 
-async function writeReg(output: string | undefined, sessions: PuttySession[], wanted: ReturnType<typeof puttyWanted>, { replace, io }: { replace: boolean; io: Io }): Promise<number> {
+async function writeReg(output: string | undefined, sessions: PuttySession[], wanted: WantedKeys[], { replace, io }: { replace: boolean; io: Io }): Promise<number> {
   // The last file ec2ip wrote is the record of what it set: sessions gone since are deleted,
   // and a host key that changed since is reported as in any other host-key store.
   const previous = output ? await readFile(output).then(decodeReg, () => '') : '';
@@ -211,8 +211,8 @@ async function writeReg(output: string | undefined, sessions: PuttySession[], wa
     throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (choose a new file, e.g. ec2ip-putty.reg)`, EXIT.usage);
   }
   const prior = regHostKeys(previous);
-  const merged = mergeKeyStore(prior.length > 0 ? `${prior.join('\n')}\n` : '', wanted.map((w) => ({ alias: w.entries[0]?.alias ?? '', label: w.target.name, entries: w.entries })), PUTTY_HOST_KEYS, { replace });
-  const changedKept = reportReg(merged.outcomes, wanted, output ?? 'the last .reg file', io);
+  const merged = mergeWanted(prior.length > 0 ? `${prior.join('\n')}\n` : '', wanted, PUTTY_HOST_KEYS, replace);
+  const changedKept = reportOutcomes(merged.outcomes, wanted, output ?? 'the .reg file', '`--replace`', io);
   const ourAliases = new Set(wanted.flatMap((w) => w.entries.map((e) => e.alias)));
   const hostKeys = merged.text.split('\n').filter((line) => line !== '' && ourAliases.has(line.slice(line.indexOf('@') + 1, line.indexOf(' '))));
   const text = renderReg(sessions, hostKeys, regSessions(previous));
@@ -228,28 +228,10 @@ async function writeReg(output: string | undefined, sessions: PuttySession[], wa
   return changedKept;
 }
 
-function reportReg(outcomes: ReturnType<typeof mergeKeyStore>['outcomes'], wanted: ReturnType<typeof puttyWanted>, where: string, io: Io): number {
-  let kept = 0;
-  for (const o of outcomes) {
-    const w = wanted.find((x) => x.entries[0]?.alias === o.alias);
-    if (!w || o.changed.length === 0) continue;
-    if (o.replaced) {
-      io.stderr(`replaced the host keys of ${w.target.name} (${w.target.instanceId}) with the ones it printed at boot\n`);
-    } else {
-      kept++;
-      io.stderr(
-        `WARNING: HOST KEY CHANGED for ${w.target.name} (${w.target.instanceId}): ${where} held another ${o.changed.map((c) => c.type).join(', ')} key than the instance printed at boot. ` +
-          'Kept the recorded key. If its keys were regenerated on purpose, re-run with --replace; otherwise do not connect: someone may be impersonating it.\n',
-      );
-    }
-  }
-  return kept;
-}
-
 async function writeUnix(
   dir: string,
   sessions: PuttySession[],
-  wanted: ReturnType<typeof puttyWanted>,
+  wanted: WantedKeys[],
   prefix: string,
   { replace, io }: { replace: boolean; io: Io },
 ): Promise<number> {
