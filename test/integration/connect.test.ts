@@ -12,10 +12,10 @@ import SSHConfig from 'ssh-config';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { unixName } from '../../scripts/cli/putty-sessions.js';
 import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js';
-import { runBuilt, tempDir } from '../support/cli.js';
+import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
 import { putParameter, runInstance, useMoto } from '../support/moto.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
-import { client, freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
+import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
 import { requireTool } from '../support/tools.js';
 
 const BEFORE = '127.0.0.2';

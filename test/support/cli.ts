@@ -52,8 +52,13 @@ export const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cli.mjs', import.met
 /** `node dist/cli.mjs ARGS` as a child process with exactly `env`. */
 export function runBuilt(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<Ran> {
   if (!existsSync(CLI_BUNDLE)) throw new Error(`${CLI_BUNDLE} is missing: run \`npm run build\` first (npm run test:integration does)`);
+  return runCommand(process.execPath, [CLI_BUNDLE, ...args], env as NodeJS.ProcessEnv, timeoutMs);
+}
+
+/** Runs a program with no stdin and a time limit; resolves with its exit code (128 if killed) and output. */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BUNDLE, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
