@@ -11,6 +11,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/support/setup-unit.ts'],
+          // Some unit tests run esbuild over the SDK; beside the packaging tests on 2 cores they
+          // can take many seconds. A safety net, not a speed check.
+          testTimeout: 60_000,
         },
       },
       {
