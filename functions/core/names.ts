@@ -78,3 +78,29 @@ export function ipv6(value: string | null | undefined): string | undefined {
   if (typeof value !== 'string' || !IPV6.test(value) || !value.includes(':') || value.length > 45) return undefined;
   return value.toLowerCase();
 }
+
+/** The placeholders a hub's NAME_TEMPLATE may use. */
+export const TEMPLATE_FIELDS = ['name', 'account', 'region'] as const;
+
+/**
+ * The record name of an instance under a hub's name template: `{name}` is the checked
+ * `ec2ip:name`, `{account}` and `{region}` where the instance lives. `{name}` alone is the name.
+ */
+export function applyNameTemplate(template: string, name: string, where: { account?: string | undefined; region?: string | undefined }): string {
+  return template.replace(/\{(name|account|region)\}/g, (_, field: string) => (field === 'name' ? name : field === 'account' ? (where.account ?? '') : (where.region ?? '')));
+}
+
+/**
+ * Why a name template cannot work, or undefined: it must hold `{name}` once, only the known
+ * placeholders, and give valid DNS labels around them.
+ */
+export function templateProblem(template: string): string | undefined {
+  const fields = [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] ?? '');
+  const unknown = fields.find((f) => !(TEMPLATE_FIELDS as readonly string[]).includes(f));
+  if (unknown !== undefined) return `it uses {${unknown}}; the placeholders are ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}`;
+  if (fields.filter((f) => f === 'name').length !== 1) return 'it must contain {name} exactly once';
+  const sample = applyNameTemplate(template, 'web', { account: '111111111111', region: 'us-east-1' });
+  if (/[{}]/.test(sample)) return 'it has an unmatched brace';
+  const check = checkName(sample, []);
+  return check.ok ? undefined : `it does not give a valid name (for web in 111111111111 us-east-1: ${check.reason})`;
+}

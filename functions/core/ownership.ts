@@ -1,17 +1,41 @@
 /**
  * The ownership TXT record `_ec2ip.<name>.<zone>` and the rules of who may write a name.
- * A name belongs to ec2ip only when its TXT carries this stack's owner id and region.
+ * A name belongs to ec2ip only when its TXT carries this stack's owner id and region
+ * (single-account mode), or this hub's owner id and an account (hub mode).
  */
 
 export interface Ownership {
   owner: string;
   region: string;
+  /** The member account of the instance; only in records a hub writes. */
+  account?: string;
   instance: string;
 }
 
-/** The TXT value, quoted as Route 53 stores it. */
+/**
+ * The TXT value, quoted as Route 53 stores it. Without an account it is exactly the
+ * single-account format; a hub's records add `account=<id>` before the instance.
+ */
 export function formatOwnership(o: Ownership): string {
-  return `"heritage=ec2ip,owner=${o.owner},region=${o.region},instance=${o.instance}"`;
+  const account = o.account === undefined ? '' : `,account=${o.account}`;
+  return `"heritage=ec2ip,owner=${o.owner},region=${o.region}${account},instance=${o.instance}"`;
+}
+
+/** Who an instance is in a plan: its id alone, or `<account>/<region>/<id>` for a hub's spoke instance. */
+export function instanceKey(i: { id: string; account?: string | undefined; region?: string | undefined }): string {
+  return i.account === undefined ? i.id : `${i.account}/${i.region ?? ''}/${i.id}`;
+}
+
+/** The key of the instance an ownership record names (see instanceKey). */
+export function ownershipKey(o: Ownership): string {
+  return instanceKey({ id: o.instance, account: o.account, region: o.region });
+}
+
+/** The id, account and region a key stands for. */
+export function parseInstanceKey(key: string): { id: string; account?: string; region?: string } {
+  const parts = key.split('/');
+  if (parts.length === 3 && parts[0] && parts[1] && parts[2]) return { account: parts[0], region: parts[1], id: parts[2] };
+  return { id: key };
 }
 
 /** Reads an ownership TXT value; undefined if it is not ec2ip's format. */
@@ -26,8 +50,10 @@ export function parseOwnership(value: string): Ownership | undefined {
   const owner = fields.get('owner');
   const region = fields.get('region');
   const instance = fields.get('instance');
+  const account = fields.get('account');
   if (fields.get('heritage') !== 'ec2ip' || !owner || !region || !instance) return undefined;
-  return { owner, region, instance };
+  if (fields.has('account') && !/^\d{12}$/.test(account ?? '')) return undefined;
+  return account === undefined ? { owner, region, instance } : { owner, region, account, instance };
 }
 
 /**

@@ -4,9 +4,9 @@
  * here, so every rule of SPEC "Ownership" is testable as a table.
  */
 import { desired, isAlive, PARAMETER_LEAVES, type Want } from './desired.js';
-import { checkName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
-import { firstLaunched, formatOwnership, parseOwnership } from './ownership.js';
-import type { Config, Instance, RecordSet, Zone } from './types.js';
+import { applyNameTemplate, checkName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
+import { firstLaunched, formatOwnership, instanceKey, ownershipKey, parseInstanceKey, parseOwnership } from './ownership.js';
+import type { Config, Instance, RecordSet, Spoke, Zone } from './types.js';
 
 /** The current records of a zone: at least those at the names in scope and their ownership names. */
 export interface ZoneView {
@@ -24,16 +24,24 @@ export interface PlanInput {
   /** Other instances described in this run (owners of names in scope). */
   others?: Instance[];
   /**
-   * Every id DescribeInstances was asked about. An owner asked about but in neither list
-   * is gone; an owner never asked about is unknown and keeps its name.
+   * Every instance DescribeInstances was asked about (by instanceKey: the id, or in a hub
+   * `<account>/<region>/<id>`). An owner asked about but in neither list is gone; an owner
+   * never asked about (another account the hub could not read, say) is unknown and keeps its name.
    */
   lookedUp?: ReadonlySet<string>;
-  /** Ids that were asked about but no longer exist: the names they own are released. */
+  /** Keys that were asked about but no longer exist: the names they own are released. */
   vanished?: readonly string[];
   /** `all`: every name ec2ip owns is in scope (the reconcile); `targets`: only the targets' names. */
   scope: 'targets' | 'all';
-  /** Running targets without a public IPv4 whose public parts stay as they are for now. */
+  /** Running targets (keys) without a public IPv4 whose public parts stay as they are for now. */
   waitingForPublicIp?: ReadonlySet<string>;
+  /**
+   * What to plan: both (default), only the zones (a hub plans them once across its spokes)
+   * or only the parameters (a hub plans them per spoke, in the spoke's own account).
+   */
+  part?: 'all' | 'zones' | 'parameters';
+  /** The spoke whose parameters these are (a hub's `parameters` part): their instance ids are its instances. */
+  spoke?: Spoke;
 }
 
 export type RecordAction = 'CREATE' | 'DELETE';
@@ -48,7 +56,7 @@ export type GroupReason = 'claim' | 'update' | 'takeover' | 'release';
 export interface ChangeGroup {
   name: string;
   reason: GroupReason;
-  /** The instances whose outcome depends on this group (the holder, the previous owner). */
+  /** The instances (keys) whose outcome depends on this group (the holder, the previous owner). */
   instanceIds: string[];
   changes: RecordChange[];
 }
@@ -64,6 +72,7 @@ export interface ParameterChange {
   parameter: string;
   value?: string;
   name: string;
+  /** The instances (keys) whose outcome depends on this change. */
   instanceIds: string[];
 }
 
@@ -71,6 +80,9 @@ export type RefusalKind = 'invalid-name' | 'foreign' | 'conflict';
 export interface Refusal {
   kind: RefusalKind;
   instanceId: string;
+  /** In a hub: where the refused instance lives. */
+  account?: string;
+  region?: string;
   name?: string;
   /** The zone name, or `SSM`. */
   where?: string;
@@ -92,34 +104,40 @@ interface Context {
   input: PlanInput;
   known: Map<string, Instance>;
   targetIds: Set<string>;
-  /** The valid name each known instance claims. */
+  /** The valid name each known instance (by key) claims. */
   claimOf: Map<string, string>;
   refusals: Refusal[];
+  hub: boolean;
 }
 
 /** Computes the changes that make the zones and parameters match the instances. */
 export function plan(input: PlanInput): Plan {
   const zoneNames = input.zones.map((z) => z.zone.name);
+  const part = input.part ?? 'all';
   const known = new Map<string, Instance>();
-  for (const i of input.others ?? []) known.set(i.id, i);
-  for (const i of input.targets) known.set(i.id, i);
-  const ctx: Context = { input, known, targetIds: new Set(input.targets.map((t) => t.id)), claimOf: new Map(), refusals: [] };
+  for (const i of input.others ?? []) known.set(instanceKey(i), i);
+  for (const i of input.targets) known.set(instanceKey(i), i);
+  const hub = input.config.hub !== undefined;
+  const ctx: Context = { input, known, targetIds: new Set(input.targets.map(instanceKey)), claimOf: new Map(), refusals: [], hub };
+  // The name template shapes record names only: parameters live in the instance's own account.
+  const template = hub && part !== 'parameters' ? input.config.hub?.nameTemplate : undefined;
 
-  for (const instance of known.values()) {
+  for (const [key, instance] of known) {
     if (instance.nameTag === undefined) continue;
-    const check = checkName(instance.nameTag, zoneNames);
-    if (check.ok) ctx.claimOf.set(instance.id, check.name);
-    else if (ctx.targetIds.has(instance.id) && isAlive(instance.state)) {
-      ctx.refusals.push({ kind: 'invalid-name', instanceId: instance.id, reason: check.reason });
+    let check = checkName(instance.nameTag, zoneNames);
+    if (check.ok && template) check = checkName(applyNameTemplate(template, check.name, instance), zoneNames);
+    if (check.ok) ctx.claimOf.set(key, check.name);
+    else if (ctx.targetIds.has(key) && isAlive(instance.state)) {
+      ctx.refusals.push({ kind: 'invalid-name', instanceId: instance.id, ...where(instance), reason: check.reason });
     }
   }
 
   const names = namesInScope(ctx);
   const zones = input.zones.map((view) => ({
     zone: view.zone,
-    groups: names.flatMap((name) => planZoneName(ctx, view, name) ?? []),
+    groups: part === 'parameters' ? [] : names.flatMap((name) => planZoneName(ctx, view, name) ?? []),
   }));
-  const parameters = names.flatMap((name) => planParameters(ctx, name));
+  const parameters = part === 'zones' ? [] : names.flatMap((name) => planParameters(ctx, name));
   return { zones, parameters, refusals: ctx.refusals };
 }
 
@@ -127,12 +145,13 @@ function namesInScope(ctx: Context): string[] {
   const { input, targetIds, claimOf } = ctx;
   const names = new Set<string>();
   for (const t of input.targets) {
-    const name = claimOf.get(t.id);
+    const name = claimOf.get(instanceKey(t));
     if (name) names.add(name);
   }
   const vanished = new Set(input.vanished);
-  const ownedByScope = (instanceId: string) => input.scope === 'all' || targetIds.has(instanceId) || vanished.has(instanceId);
-  for (const view of input.zones) {
+  const ownedByScope = (key: string) => input.scope === 'all' || targetIds.has(key) || vanished.has(key);
+  const part = input.part ?? 'all';
+  for (const view of part === 'parameters' ? [] : input.zones) {
     for (const record of view.records) {
       if (record.type !== 'TXT') continue;
       const name = nameOfOwnershipFqdn(record.name, view.zone.name);
@@ -140,44 +159,73 @@ function namesInScope(ctx: Context): string[] {
       if (name && owner && ownedByScope(owner)) names.add(name);
     }
   }
-  for (const [parameter, value] of input.parameters) {
+  for (const [parameter, value] of part === 'zones' ? [] : input.parameters) {
     const split = splitParameter(input.config.prefix, parameter);
     if (!split) continue;
-    if (split.leaf === 'instance-id' ? ownedByScope(value) : input.scope === 'all') names.add(split.name);
+    if (split.leaf === 'instance-id' ? ownedByScope(parameterOwnerKey(ctx, value)) : input.scope === 'all') names.add(split.name);
   }
   return [...names].sort();
 }
 
-/** The instance id an ownership TXT names, if the record is this stack's (owner and region). */
+/** The key of the instance a `<name>/instance-id` parameter names: in a hub, an instance of the spoke the parameters are in. */
+function parameterOwnerKey(ctx: Context, instanceId: string): string {
+  const { spoke } = ctx.input;
+  return ctx.hub && spoke ? instanceKey({ id: instanceId, ...spoke }) : instanceId;
+}
+
+/**
+ * The key of the instance an ownership TXT names, if the record is this stack's: its owner
+ * id and region in single-account mode (a hub's record, with an account, is someone else's);
+ * this hub's owner id with an account in hub mode (a single-account stack's record is someone else's).
+ */
 function ours(ctx: Context, txt: RecordSet): string | undefined {
   const o = txt.values.length === 1 && txt.values[0] ? parseOwnership(txt.values[0]) : undefined;
-  return o && o.owner === ctx.input.config.ownerId && o.region === ctx.input.config.region ? o.instance : undefined;
+  if (!o || o.owner !== ctx.input.config.ownerId) return undefined;
+  if (ctx.hub) return o.account !== undefined ? ownershipKey(o) : undefined;
+  return o.region === ctx.input.config.region && o.account === undefined ? o.instance : undefined;
+}
+
+/** Where an instance lives, for a hub's refusals and messages. */
+function where(i: { account?: string | undefined; region?: string | undefined }): { account?: string; region?: string } {
+  return i.account !== undefined && i.region !== undefined ? { account: i.account, region: i.region } : {};
+}
+
+/** An instance as messages name it: its id, and in a hub its account and region. */
+function who(ctx: Context, i: { id: string; account?: string | undefined; region?: string | undefined }): string {
+  return ctx.hub && i.account !== undefined ? `${i.id} (account ${i.account}, ${i.region})` : i.id;
 }
 
 /** Alive instances claiming `name`, targets and others. */
 function claimantsOf(ctx: Context, name: string): Instance[] {
-  return [...ctx.known.values()].filter((i) => isAlive(i.state) && ctx.claimOf.get(i.id) === name);
+  return [...ctx.known].filter(([key, i]) => isAlive(i.state) && ctx.claimOf.get(key) === name).map(([, i]) => i);
 }
 
 /**
  * Who should hold a name whose current owner (if ours) is `ownerId`: the owner while it
  * lives and still claims the name, else the first launched claimant.
  */
-function holderOf(ctx: Context, name: string, ownerId: string | undefined): Instance | undefined {
-  if (ownerId && !ctx.known.has(ownerId) && !ctx.input.lookedUp?.has(ownerId) && !ctx.input.vanished?.includes(ownerId)) {
-    // Never looked up: assume it lives, so a name is never taken on a guess.
-    return { id: ownerId, state: 'running', nameTag: name, ipv6: [] };
+function holderOf(ctx: Context, name: string, ownerKey: string | undefined): Instance | undefined {
+  if (ownerKey && !ctx.known.has(ownerKey) && !ctx.input.lookedUp?.has(ownerKey) && !ctx.input.vanished?.includes(ownerKey)) {
+    // Never looked up (in a hub: maybe an account it could not read): assume it lives, so a
+    // name is never taken on a guess.
+    return { ...parseInstanceKey(ownerKey), state: 'running', nameTag: name, ipv6: [] };
   }
-  const owner = ownerId ? ctx.known.get(ownerId) : undefined;
-  if (owner && isAlive(owner.state) && ctx.claimOf.get(owner.id) === name) return owner;
+  const owner = ownerKey ? ctx.known.get(ownerKey) : undefined;
+  if (owner && isAlive(owner.state) && ctx.claimOf.get(ownerKey as string) === name) return owner;
   return firstLaunched(claimantsOf(ctx, name));
 }
 
-function refuseClaimants(ctx: Context, name: string, where: string, kind: 'foreign' | 'conflict', reason: (id: string) => string, except?: string) {
+function refuseClaimants(ctx: Context, name: string, at: string, kind: 'foreign' | 'conflict', reason: (claimant: Instance) => string, except?: string) {
   for (const c of claimantsOf(ctx, name)) {
-    if (c.id === except || !ctx.targetIds.has(c.id)) continue;
-    ctx.refusals.push({ kind, instanceId: c.id, name, where, reason: reason(c.id) });
+    const key = instanceKey(c);
+    if (key === except || !ctx.targetIds.has(key)) continue;
+    ctx.refusals.push({ kind, instanceId: c.id, ...where(c), name, where: at, reason: reason(c) });
   }
+}
+
+/** A hub names both sides of a conflict: the refused instance and where it lives. */
+function refusedSuffix(ctx: Context, claimant: Instance): string {
+  return ctx.hub ? `; ${who(ctx, claimant)} is refused` : '';
 }
 
 function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup | undefined {
@@ -194,7 +242,7 @@ function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup |
   let foreign: string | undefined;
   if (txt) {
     ownerId = ours(ctx, txt);
-    if (!ownerId) foreign = `${ownFqdn} holds ${txt.values.join(' ')}, which is not this stack's (owner ${config.ownerId}, region ${config.region})`;
+    if (!ownerId) foreign = `${ownFqdn} holds ${txt.values.join(' ')}, which is not this stack's (owner ${config.ownerId}, ${ctx.hub ? 'a hub: its records name an account' : `region ${config.region}`})`;
   } else if (atOwnership.length > 0) {
     foreign = `${ownFqdn} has a ${atOwnership[0]?.type} record that ec2ip did not write`;
   } else if (atName.length > 0) {
@@ -209,8 +257,9 @@ function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup |
   }
 
   const holder = holderOf(ctx, name, ownerId);
-  if (holder && !ctx.targetIds.has(holder.id)) {
-    refuseClaimants(ctx, name, where, 'conflict', () => `${fqdn} is owned by ${holder.id}, which still runs with this name`);
+  const holderKey = holder ? instanceKey(holder) : undefined;
+  if (holder && !ctx.targetIds.has(holderKey as string)) {
+    refuseClaimants(ctx, name, where, 'conflict', (c) => `${fqdn} is owned by ${who(ctx, holder)}, which still runs with this name${refusedSuffix(ctx, c)}`);
     return undefined;
   }
   const managed = atName.filter((r) => r.type === 'A' || r.type === 'AAAA');
@@ -221,10 +270,11 @@ function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup |
     return { name, reason: 'release', instanceIds: [ownerId], changes };
   }
 
-  refuseClaimants(ctx, name, where, 'conflict', () => `${fqdn} goes to ${holder.id}, ${ownerId === holder.id ? 'which owns it' : 'which was launched first'}`, holder.id);
-  const takeover = ownerId !== undefined && ownerId !== holder.id;
-  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holder.id)).records[zone.kind];
-  const ownership: RecordSet = { name: ownFqdn, type: 'TXT', ttl: config.ttl, values: [formatOwnership({ owner: config.ownerId, region: config.region, instance: holder.id })] };
+  refuseClaimants(ctx, name, where, 'conflict', (c) => `${fqdn} goes to ${who(ctx, holder)}, ${ownerId === holderKey ? 'which owns it' : 'which was launched first'}${refusedSuffix(ctx, c)}`, holderKey);
+  const takeover = ownerId !== undefined && ownerId !== holderKey;
+  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holderKey as string)).records[zone.kind];
+  const owner = ctx.hub ? { owner: config.ownerId, region: holder.region ?? config.region, account: holder.account ?? '', instance: holder.id } : { owner: config.ownerId, region: config.region, instance: holder.id };
+  const ownership: RecordSet = { name: ownFqdn, type: 'TXT', ttl: config.ttl, values: [formatOwnership(owner)] };
   const changes: RecordChange[] = [];
   if (!txt) changes.push({ action: 'CREATE', record: ownership });
   else if (takeover) changes.push(del(txt), { action: 'CREATE', record: ownership });
@@ -234,7 +284,7 @@ function planZoneName(ctx: Context, view: ZoneView, name: string): ChangeGroup |
   }
   if (changes.length === 0) return undefined;
   const reason = !txt ? 'claim' : takeover ? 'takeover' : 'update';
-  return { name, reason, instanceIds: takeover && ownerId ? [holder.id, ownerId] : [holder.id], changes };
+  return { name, reason, instanceIds: takeover && ownerId ? [holderKey as string, ownerId] : [holderKey as string], changes };
 }
 
 function del(record: RecordSet): RecordChange {
@@ -265,10 +315,13 @@ function planParameters(ctx: Context, name: string): ParameterChange[] {
     const split = splitParameter(config.prefix, parameter);
     if (split?.name === name) current.set(split.leaf, value);
   }
-  const ownerId = current.get('instance-id');
+  const ownerInstance = current.get('instance-id');
+  const ownerId = ownerInstance === undefined ? undefined : parameterOwnerKey(ctx, ownerInstance);
   const holder = holderOf(ctx, name, ownerId);
-  if (holder && !ctx.targetIds.has(holder.id)) {
-    refuseClaimants(ctx, name, 'SSM', 'conflict', () => `${folder}/ is owned by ${holder.id}, which still runs with this name`);
+  const holderKey = holder ? instanceKey(holder) : undefined;
+  const at = ctx.hub && ctx.input.spoke ? `SSM of account ${ctx.input.spoke.account} in ${ctx.input.spoke.region}` : 'SSM';
+  if (holder && !ctx.targetIds.has(holderKey as string)) {
+    refuseClaimants(ctx, name, at, 'conflict', (c) => `${folder}/ is owned by ${who(ctx, holder)}, which still runs with this name${refusedSuffix(ctx, c)}`);
     return [];
   }
   if (!holder) {
@@ -276,10 +329,10 @@ function planParameters(ctx: Context, name: string): ParameterChange[] {
     return [...current.keys()].sort().map((leaf) => ({ action: 'delete', parameter: `${folder}/${leaf}`, name, instanceIds: ownerId ? [ownerId] : [] }));
   }
 
-  refuseClaimants(ctx, name, 'SSM', 'conflict', () => `${folder}/ goes to ${holder.id}, ${ownerId === holder.id ? 'which owns it' : 'which was launched first'}`, holder.id);
-  const takeover = ownerId !== undefined && ownerId !== holder.id;
-  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holder.id)).parameters;
-  const instanceIds = takeover && ownerId ? [holder.id, ownerId] : [holder.id];
+  refuseClaimants(ctx, name, at, 'conflict', (c) => `${folder}/ goes to ${who(ctx, holder)}, ${ownerId === holderKey ? 'which owns it' : 'which was launched first'}${refusedSuffix(ctx, c)}`, holderKey);
+  const takeover = ownerId !== undefined && ownerId !== holderKey;
+  const want = desired(holder, config, ctx.input.waitingForPublicIp?.has(holderKey as string)).parameters;
+  const instanceIds = takeover && ownerId ? [holderKey as string, ownerId] : [holderKey as string];
   const changes: ParameterChange[] = [];
   for (const leaf of PARAMETER_LEAVES) {
     const w = takeover && want[leaf] === 'keep' ? 'absent' : want[leaf];

@@ -17,6 +17,10 @@ export interface Instance {
   ipv6: string[];
   /** Network interfaces, the primary (device index 0) first; listed only when there are several. */
   networkInterfaceIds?: string[];
+  /** The member account the instance lives in: set by a hub only, with `region`. */
+  account?: string;
+  /** The region the instance lives in: set by a hub only, with `account`. */
+  region?: string;
 }
 
 export type ZoneKind = 'public' | 'private';
@@ -51,4 +55,28 @@ export interface Config {
   onStop: OnStop;
   /** Attach Elastic IPs to instances tagged `ec2ip:eip` (ENABLE_ELASTIC_IP). */
   elasticIp?: boolean;
+  /** Hub mode: the zones are written here for the instances of many accounts and regions. */
+  hub?: HubConfig;
+}
+
+/** A member account and region whose instances a hub publishes. */
+export interface Spoke {
+  account: string;
+  region: string;
+}
+
+/** How a hub reaches its spokes (SPOKE_* variables). */
+export interface HubConfig {
+  /** The role the hub assumes in each spoke (SPOKE_ROLE_NAME). */
+  roleName: string;
+  /** The external id the spoke role demands (SPOKE_EXTERNAL_ID). */
+  externalId: string;
+  /** The spokes, when listed explicitly (SPOKES). */
+  spokes?: Spoke[];
+  /** The StackSet whose stack instances are the spokes (SPOKE_STACK_SET), when not listed. */
+  stackSet?: string;
+  /** The record name of an instance, from `{name}`, `{account}` and `{region}` (NAME_TEMPLATE). */
+  nameTemplate: string;
+  /** The AWS partition of the role ARNs (`aws`, `aws-cn`, `aws-us-gov`), from the hub's region. */
+  partition: string;
 }
