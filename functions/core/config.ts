@@ -1,9 +1,15 @@
 import { ConfigError } from './errors.js';
-import type { Config, ZoneKind } from './types.js';
+import { templateProblem } from './names.js';
+import type { Config, HubConfig, Spoke, ZoneKind } from './types.js';
 
 const ZONE_ID = /^(?:\/hostedzone\/)?([A-Z0-9]{1,32})$/;
 const PREFIX = /^(\/[a-zA-Z0-9_.-]+)+$/;
 const OWNER = /^[A-Za-z0-9_.-]{1,128}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const STACK_SET = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
 /** Overrides from the CLI's flags; they win over the environment. */
 export interface ConfigOverrides {
@@ -70,10 +76,63 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
   }
 
   const config: Config = { region, prefix, ttl, ownerId, onStop };
+  const hub = readHub(pick, region);
+  if (hub) config.hub = hub;
   if (eipText === 'true') config.elasticIp = true;
   if (hostedZoneId) config.hostedZoneId = hostedZoneId;
   if (privateHostedZoneId) config.privateHostedZoneId = privateHostedZoneId;
   return config;
+}
+
+/**
+ * Hub mode (SPEC "Deployment"): on when SPOKE_ROLE_NAME is set. The spokes are listed in
+ * SPOKES (`<account>:<region>`, comma- or space-separated) or found from the stack instances
+ * of SPOKE_STACK_SET; SPOKE_EXTERNAL_ID is required; NAME_TEMPLATE shapes the record names.
+ */
+function readHub(pick: (flag: string | undefined, name: string) => string | undefined, region: string): HubConfig | undefined {
+  const roleName = pick(undefined, 'SPOKE_ROLE_NAME');
+  if (!roleName) {
+    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE'].find((name) => pick(undefined, name) !== undefined);
+    if (stray) throw new ConfigError(`${stray} is set but SPOKE_ROLE_NAME is not: the hub settings need the name of the role to assume in each spoke (or unset ${stray} for single-account mode)`);
+    return undefined;
+  }
+  if (!ROLE_NAME.test(roleName)) throw new ConfigError(`SPOKE_ROLE_NAME="${roleName}" is not a role name: use 1-64 of A-Z a-z 0-9 + = , . @ _ -`);
+  const externalId = pick(undefined, 'SPOKE_EXTERNAL_ID');
+  if (!externalId || !EXTERNAL_ID.test(externalId)) {
+    throw new ConfigError(`SPOKE_EXTERNAL_ID=${externalId === undefined ? ' is not set' : `"${externalId}" is not usable`}: a hub needs the external id its spoke roles demand, 2-1224 of A-Z a-z 0-9 + = , . @ : / _ -`);
+  }
+  const spokesText = pick(undefined, 'SPOKES');
+  const stackSet = pick(undefined, 'SPOKE_STACK_SET');
+  if (!spokesText && !stackSet) throw new ConfigError('SPOKES and SPOKE_STACK_SET are both unset: list the spokes as SPOKES="111111111111:us-east-1,222222222222:eu-west-1", or name the StackSet whose stack instances are the spokes');
+  if (stackSet && !STACK_SET.test(stackSet)) throw new ConfigError(`SPOKE_STACK_SET="${stackSet}" is not a StackSet name: a letter, then up to 127 of A-Z a-z 0-9 -`);
+  const nameTemplate = pick(undefined, 'NAME_TEMPLATE') ?? '{name}';
+  const problem = templateProblem(nameTemplate);
+  if (problem) throw new ConfigError(`NAME_TEMPLATE="${nameTemplate}" is not usable: ${problem}`);
+  const hub: HubConfig = { roleName, externalId, nameTemplate, partition: partitionOf(region) };
+  if (spokesText) hub.spokes = parseSpokes(spokesText);
+  if (stackSet) hub.stackSet = stackSet;
+  return hub;
+}
+
+/** Reads a SPOKES list: `<account>:<region>` entries separated by commas or spaces. */
+export function parseSpokes(text: string): Spoke[] {
+  const spokes: Spoke[] = [];
+  for (const entry of text.split(/[\s,]+/).filter(Boolean)) {
+    const [account = '', region = '', ...rest] = entry.split(':');
+    if (!ACCOUNT.test(account) || !REGION.test(region) || rest.length > 0) {
+      throw new ConfigError(`SPOKES has "${entry}": each entry is <12-digit account>:<region>, e.g. 111111111111:us-east-1`);
+    }
+    if (!spokes.some((s) => s.account === account && s.region === region)) spokes.push({ account, region });
+  }
+  if (spokes.length === 0) throw new ConfigError('SPOKES is empty: list at least one <account>:<region>');
+  return spokes;
+}
+
+/** The partition of a region, for role ARNs. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
 }
 
 /** The zones the configuration names, the public one first. */

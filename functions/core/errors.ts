@@ -32,3 +32,19 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return String(error);
 }
+
+/**
+ * A hub cannot reach one of its spokes (the role is missing, access denied, the region
+ * disabled): that spoke's items go back for a retry and its records stay; the others go on.
+ */
+export class SpokeUnreachableError extends Error {
+  constructor(
+    message: string,
+    readonly account: string,
+    readonly region: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SpokeUnreachableError';
+  }
+}

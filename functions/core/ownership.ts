@@ -26,6 +26,11 @@ export function instanceKey(i: { id: string; account?: string | undefined; regio
   return i.account === undefined ? i.id : `${i.account}/${i.region ?? ''}/${i.id}`;
 }
 
+/** `<account>/<region>`: how a hub keys and names a spoke. */
+export function spokeKey(spoke: { account: string; region: string }): string {
+  return `${spoke.account}/${spoke.region}`;
+}
+
 /** The key of the instance an ownership record names (see instanceKey). */
 export function ownershipKey(o: Ownership): string {
   return instanceKey({ id: o.instance, account: o.account, region: o.region });

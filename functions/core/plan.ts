@@ -74,6 +74,9 @@ export interface ParameterChange {
   name: string;
   /** The instances (keys) whose outcome depends on this change. */
   instanceIds: string[];
+  /** In a hub: the spoke whose SSM the parameter is in. */
+  account?: string;
+  region?: string;
 }
 
 export type RefusalKind = 'invalid-name' | 'foreign' | 'conflict';

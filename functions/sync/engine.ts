@@ -4,21 +4,24 @@
  * Reads run in parallel in one round; a second round only when a first page did not hold
  * everything or a name's owner must be looked up; then the writes, in parallel.
  */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeInstances, describeTagged } from '../adapters/ec2.js';
 import type { Clients } from '../adapters/clients.js';
+import type { SpokeClients } from '../adapters/spokes.js';
 import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
 import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
 import { associate, describeAddresses } from '../adapters/eip.js';
-import { planAssociations, type Association } from '../core/eip.js';
+import { planAssociations, type Address, type Association } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { checkName, nameOfOwnershipFqdn, parameterFolder, splitParameter } from '../core/names.js';
-import { parseOwnership } from '../core/ownership.js';
+import { applyNameTemplate, checkName, nameOfOwnershipFqdn, parameterFolder, splitParameter } from '../core/names.js';
+import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
 import { PARAMETER_LEAVES } from '../core/desired.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
-import type { Config, Instance, Zone, ZoneKind } from '../core/types.js';
+import type { Config, Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
 
 /** What the loop needs; created once per process and passed in, so tests can swap any part. */
 export interface Deps {
@@ -30,13 +33,26 @@ export interface Deps {
   zoneNames: Map<string, string>;
   /** Paces PutParameter (one per process); none: unpaced. */
   putPacer?: PutPacer;
+  /** Hub mode: how to reach the spokes. `clients` then serve Route 53 only. */
+  hub?: HubDeps;
+}
+
+/** What a hub needs to read and write inside its spokes. */
+export interface HubDeps {
+  /** The spoke's clients; their first call assumes the spoke role and may fail with SpokeUnreachableError. */
+  clientsFor(spoke: Spoke): SpokeClients;
+  /** Every spoke the hub serves (the reconcile): the configured list, or the StackSet's instances. */
+  spokes(): Promise<Spoke[]>;
+  /** One PutParameter pacer per spoke: SSM's throughput is per account and region. */
+  pacerFor?(spoke: Spoke): PutPacer;
 }
 
 /** Which instances a run is about: some ids (an event) or everything (the reconcile). */
 export type Scope =
   /**
-   * Some instances. `thorough` reads whole zones and the whole prefix, so names an instance
-   * owns but no longer claims (a removed or renamed tag) are found and released at once.
+   * Some instances (in a hub, by instanceKey: `<account>/<region>/<id>`). `thorough` reads
+   * whole zones and the whole prefix, so names an instance owns but no longer claims (a
+   * removed or renamed tag) are found and released at once.
    */
   | { kind: 'instances'; ids: readonly string[]; thorough?: boolean }
   | { kind: 'all' };
@@ -46,16 +62,16 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** When the writes must be done by (epoch ms): the invocation's time left, less a margin. */
   deadline?: number;
-  /** Ids whose `running` event is recent: a missing public IP may still come, so public parts are left as they are. */
+  /** Ids (keys) whose `running` event is recent: a missing public IP may still come, so public parts are left as they are. */
   recentRunning?: ReadonlySet<string>;
 }
 
 export interface SyncResult {
-  /** The instances of the scope as DescribeInstances shows them; an id missing here was not found. */
+  /** The instances of the scope as DescribeInstances shows them, by key; a key missing here was not found. */
   instances: Map<string, Instance>;
   /** The plan that was applied (or would be, in a dry run). */
   plan: Plan;
-  /** Instances some of whose changes did not land, with the reason: retry them. */
+  /** Instances (keys) some of whose changes did not land, with the reason: retry them. */
   failed: Map<string, string>;
   /** Writes that landed. */
   written: number;
@@ -63,6 +79,8 @@ export interface SyncResult {
   elasticIps: ReturnType<typeof planAssociations>;
   /** Writes that landed, by kind, for the summary line. */
   stats: { recordsCreated: number; recordsDeleted: number; parametersWritten: number; parametersDeleted: number };
+  /** A hub's spokes that could not be read (`<account>/<region>` → why): skipped, nothing of theirs changed. */
+  unreachable: Map<string, string>;
 }
 
 /** How many names an event may look up one by one before listing the whole zone is cheaper. */
@@ -70,50 +88,192 @@ const TARGETED_NAMES = 4;
 /** Attempts at a zone whose change batch went stale: the plan, a re-plan, then name by name. */
 const ZONE_ATTEMPTS = 3;
 
+/**
+ * One account and region the run reads and writes parameters in: the function's own
+ * (single-account mode, `spoke` undefined) or one of a hub's spokes.
+ */
+interface Side {
+  spoke: Spoke | undefined;
+  ec2: EC2Client;
+  ssm: SSMClient;
+  pacer: PutPacer | undefined;
+  /** The ids asked about (an event), or undefined (everything tagged). */
+  ids: string[] | undefined;
+  described: Instance[];
+  listing: ParameterListing;
+  addresses: Address[];
+  /** The valid names its instances claim (parameter names: no template). */
+  names: string[];
+  eip: ReturnType<typeof planAssociations>;
+  parameters: Map<string, string>;
+  targets: Instance[];
+  /** Why the side could not be read (a hub's unreachable spoke). */
+  error?: string;
+}
+
+/** The sides of one run, by spoke key (`''` for single-account mode). */
+interface RunState {
+  deps: Deps;
+  sides: Map<string, Side>;
+}
+
+const NO_EIP: ReturnType<typeof planAssociations> = { associations: [], problems: [] };
+
+function sideKey(spoke: Spoke | undefined): string {
+  return spoke ? spokeKey(spoke) : '';
+}
+
+function newSide(deps: Deps, spoke: Spoke | undefined, ids: string[] | undefined): Side {
+  const clients = spoke && deps.hub ? deps.hub.clientsFor(spoke) : deps.clients;
+  const pacer = spoke && deps.hub?.pacerFor ? deps.hub.pacerFor(spoke) : deps.putPacer;
+  return { spoke, ec2: clients.ec2, ssm: clients.ssm, pacer, ids, described: [], listing: { parameters: new Map() }, addresses: [], names: [], eip: NO_EIP, parameters: new Map(), targets: [] };
+}
+
+/** In a hub, instances carry the account and region they live in. */
+function placed(instances: Instance[], spoke: Spoke | undefined): Instance[] {
+  return spoke ? instances.map((i) => ({ ...i, account: spoke.account, region: spoke.region })) : instances;
+}
+
+/** The sides of a run: the function's own, or the spokes the scope names (all of them for the reconcile). */
+async function openSides(deps: Deps, scope: Scope): Promise<Map<string, Side>> {
+  const sides = new Map<string, Side>();
+  if (!deps.hub) {
+    sides.set('', newSide(deps, undefined, scope.kind === 'all' ? undefined : [...scope.ids]));
+    return sides;
+  }
+  if (scope.kind === 'all') {
+    for (const spoke of await deps.hub.spokes()) sides.set(spokeKey(spoke), newSide(deps, spoke, undefined));
+    return sides;
+  }
+  for (const key of scope.ids) {
+    const { id, account, region } = parseInstanceKey(key);
+    if (account === undefined || region === undefined) continue;
+    const spoke = { account, region };
+    let side = sides.get(spokeKey(spoke));
+    if (!side) sides.set(spokeKey(spoke), (side = newSide(deps, spoke, [])));
+    side.ids?.push(id);
+  }
+  return sides;
+}
+
+/**
+ * A hub's spoke that cannot be read is reported once and left out of the run: its items
+ * come back, and nothing it owns is changed (its owners are never looked up, so they keep
+ * their names). In single-account mode the error ends the run, as before.
+ */
+function sideFailed(deps: Deps, side: Side, error: unknown): void {
+  if (!side.spoke) throw error;
+  const message = errorMessage(error);
+  side.error = message.includes(side.spoke.account) ? message : `account ${side.spoke.account} in ${side.spoke.region}: ${message}`;
+  deps.log.error('spoke unreachable; skipped, its records are kept and its items retried', { account: side.spoke.account, region: side.spoke.region, reason: side.error });
+  deps.metrics.add('SpokesUnreachable');
+}
+
 /** Runs one sync over `scope`. Throws only when nothing could be read; write failures come back in `failed`. */
 export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}): Promise<SyncResult> {
   const { clients, config } = deps;
   const all = scope.kind === 'all';
-  const pages = all || scope.thorough ? Number.POSITIVE_INFINITY : 1;
+  const thorough = all || (scope.kind === 'instances' && scope.thorough === true);
+  const pages = thorough ? Number.POSITIVE_INFINITY : 1;
   const configured = configuredZones(config);
+  const state: RunState = { deps, sides: await openSides(deps, scope) };
+  const sides = [...state.sides.values()];
 
-  const [described, listings, parameterListing, addresses] = await Promise.all([
-    all ? describeTagged(clients.ec2) : scope.ids.length > 0 ? describeInstances(clients.ec2, scope.ids) : Promise.resolve([]),
+  const [, listings] = await Promise.all([
+    Promise.all(
+      sides.map(async (side) => {
+        try {
+          const [described, listing, addresses] = await Promise.all([
+            side.ids === undefined ? describeTagged(side.ec2) : side.ids.length > 0 ? describeInstances(side.ec2, side.ids) : Promise.resolve([]),
+            listParameters(side.ssm, config.prefix, undefined, pages),
+            config.elasticIp ? describeAddresses(side.ec2) : Promise.resolve([]),
+          ]);
+          Object.assign(side, { described: placed(described, side.spoke), listing, addresses });
+        } catch (error) {
+          sideFailed(deps, side, error);
+        }
+      }),
+    ),
     Promise.all(configured.map((z) => listRecords(clients.route53, z.id, undefined, pages))),
-    listParameters(clients.ssm, config.prefix, undefined, pages),
-    config.elasticIp ? describeAddresses(clients.ec2) : Promise.resolve([]),
   ]);
   const zones = await Promise.all(configured.map((z, i) => resolveZone(deps, z, listings[i])));
-  const names = claimedNames(described, zones);
-  const eip = planAssociations(config.elasticIp ? described : [], addresses);
+  const template = config.hub?.nameTemplate;
+  const recordNames = claimedNames(sides.flatMap((s) => (s.error ? [] : s.described)), zones, template);
+  for (const side of sides) {
+    side.names = claimedNames(side.described, zones);
+    side.eip = planAssociations(config.elasticIp && !side.error ? side.described : [], side.addresses);
+  }
 
   // Elastic IPs are attached in the same round as the remaining reads, so the writes that
   // publish them are still only the third round.
-  const [views, parameters, targets] = await Promise.all([
-    Promise.all(zones.map((zone, i) => completeZone(deps, zone, listings[i] as Listing, names))),
-    completeParameters(deps, parameterListing, names, all || (scope.kind === 'instances' && scope.thorough === true)),
-    attachElasticIps(deps, described, eip, options.dryRun ?? false),
+  const [views] = await Promise.all([
+    Promise.all(zones.map((zone, i) => completeZone(deps, zone, listings[i] as Listing, recordNames))),
+    Promise.all(
+      sides.map(async (side) => {
+        if (side.error) return;
+        try {
+          const [parameters, targets] = await Promise.all([completeParameters(deps, side.ssm, side.listing, side.names, thorough), attachElasticIps(deps, side, options.dryRun ?? false)]);
+          Object.assign(side, { parameters, targets });
+        } catch (error) {
+          sideFailed(deps, side, error);
+        }
+      }),
+    ),
   ]);
-  const lookedUp = new Set(all ? targets.map((t) => t.id) : scope.ids);
-  const others = await describeOwners(deps, lookedUp, views, parameters, all ? undefined : names);
+  const live = sides.filter((s) => !s.error);
+  const targets = live.flatMap((s) => s.targets);
+  const lookedUp = new Set<string>();
+  const vanished: string[] = [];
+  for (const side of live) {
+    if (side.ids === undefined) for (const t of side.targets) lookedUp.add(instanceKey(t));
+    else {
+      for (const id of side.ids) {
+        const key = instanceKey({ id, ...side.spoke });
+        lookedUp.add(key);
+        if (!side.targets.some((t) => t.id === id)) vanished.push(key);
+      }
+    }
+  }
+  const others = await describeOwners(state, lookedUp, views, live, all ? undefined : recordNames);
 
-  const waiting = new Set(targets.filter((t) => t.state === 'running' && !t.publicIp && options.recentRunning?.has(t.id)).map((t) => t.id));
-  const vanished = all ? [] : scope.ids.filter((id) => !targets.some((t) => t.id === id));
-  const input: PlanInput = { config, zones: views, parameters, targets, others, lookedUp, vanished, scope: all ? 'all' : 'targets', waitingForPublicIp: waiting };
-  const plan = makePlan(input);
+  const waiting = new Set(targets.filter((t) => t.state === 'running' && !t.publicIp && options.recentRunning?.has(instanceKey(t))).map(instanceKey));
+  const base: PlanInput = { config, zones: views, parameters: new Map(), targets, others, lookedUp, vanished, scope: all ? 'all' : 'targets', waitingForPublicIp: waiting };
+  let input: PlanInput;
+  let plan: Plan;
+  const parameterPlans: { side: Side; changes: ParameterChange[] }[] = [];
+  if (!deps.hub) {
+    const side = sides[0] as Side;
+    input = { ...base, parameters: side.parameters };
+    plan = makePlan(input);
+    parameterPlans.push({ side, changes: plan.parameters });
+  } else {
+    input = { ...base, part: 'zones' };
+    const zonePlan = makePlan(input);
+    const refusals = [...zonePlan.refusals];
+    for (const side of live) {
+      const spoke = side.spoke as Spoke;
+      const inSpoke = (i: Instance) => i.account === spoke.account && i.region === spoke.region;
+      const sidePlan = makePlan({ ...base, parameters: side.parameters, targets: side.targets, others: others.filter(inSpoke), part: 'parameters', spoke });
+      parameterPlans.push({ side, changes: sidePlan.parameters.map((c) => ({ ...c, account: spoke.account, region: spoke.region })) });
+      // An invalid name is refused once, by the zones' plan.
+      refusals.push(...sidePlan.refusals.filter((r) => r.kind !== 'invalid-name' || !refusals.some((z) => z.kind === 'invalid-name' && z.instanceId === r.instanceId && z.account === r.account)));
+    }
+    plan = { zones: zonePlan.zones, parameters: parameterPlans.flatMap((p) => p.changes), refusals };
+  }
   const result: SyncResult = {
-    instances: new Map(targets.map((t) => [t.id, t])),
+    instances: new Map(targets.map((t) => [instanceKey(t), t])),
     plan,
     failed: new Map(),
     written: 0,
-    elasticIps: eip,
+    elasticIps: { associations: sides.flatMap((s) => s.eip.associations), problems: sides.flatMap((s) => s.eip.problems) },
     stats: { recordsCreated: 0, recordsDeleted: 0, parametersWritten: 0, parametersDeleted: 0 },
+    unreachable: new Map(sides.filter((s) => s.error).map((s) => [sideKey(s.spoke), s.error as string])),
   };
   reportRefusals(deps, plan);
   if (options.dryRun) return result;
 
-  const zoneResults = views.map((view, i) => applyZone(deps, input, i, plan.zones[i]?.groups ?? [], all ? [] : names, result));
-  await Promise.all([...zoneResults, applyParameterPlan(deps, plan.parameters, result, options.deadline)]);
+  const zoneResults = views.map((view, i) => applyZone(state, input, i, plan.zones[i]?.groups ?? [], all ? [] : recordNames, result));
+  await Promise.all([...zoneResults, ...parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline))]);
   return result;
 }
 
@@ -122,7 +282,8 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
  * have. A failure (the address was taken meanwhile, say) is logged once and counted; that
  * instance keeps its ordinary public IP.
  */
-async function attachElasticIps(deps: Deps, instances: Instance[], eip: ReturnType<typeof planAssociations>, dryRun: boolean): Promise<Instance[]> {
+async function attachElasticIps(deps: Deps, side: Side, dryRun: boolean): Promise<Instance[]> {
+  const { eip, described: instances } = side;
   for (const p of eip.problems) {
     deps.log.warn('elastic ip not attached', { instanceId: p.instanceId, reason: p.reason });
     deps.metrics.add('ElasticIpProblems');
@@ -132,7 +293,7 @@ async function attachElasticIps(deps: Deps, instances: Instance[], eip: ReturnTy
   await Promise.all(
     eip.associations.map(async (a) => {
       try {
-        await associate(deps.clients.ec2, a);
+        await associate(side.ec2, a);
         attached.set(a.instanceId, a);
         deps.log.info('elastic ip attached', { instanceId: a.instanceId, allocationId: a.allocationId, publicIp: a.publicIp });
         deps.metrics.add('ElasticIpAttached');
@@ -159,12 +320,14 @@ async function resolveZone(deps: Deps, z: { id: string; kind: ZoneKind }, listin
   return { ...z, name };
 }
 
-/** The valid names the instances claim (invalid ones are refused by the planner). */
-function claimedNames(instances: readonly Instance[], zones: readonly Zone[]): string[] {
+/** The valid names the instances claim (invalid ones are refused by the planner); record names under a hub's template. */
+function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string): string[] {
   const names = new Set<string>();
+  const zoneNames = zones.map((z) => z.name);
   for (const i of instances) {
     if (i.nameTag === undefined) continue;
-    const check = checkName(i.nameTag, zones.map((z) => z.name));
+    let check = checkName(i.nameTag, zoneNames);
+    if (check.ok && template) check = checkName(applyNameTemplate(template, check.name, i), zoneNames);
     if (check.ok) names.add(check.name);
   }
   return [...names];
@@ -180,9 +343,8 @@ async function completeZone(deps: Deps, zone: Zone, listing: Listing, names: rea
   return { zone, records: [...listing.records, ...rest.records] };
 }
 
-async function completeParameters(deps: Deps, listing: ParameterListing, names: readonly string[], thorough = true): Promise<Map<string, string>> {
+async function completeParameters(deps: Deps, ssm: SSMClient, listing: ParameterListing, names: readonly string[], thorough = true): Promise<Map<string, string>> {
   if (!listing.next) return listing.parameters;
-  const { ssm } = deps.clients;
   // An event's run needs only its names' parameters: read them by name, 10 per call in one
   // round, whatever the size of the prefix (listing it costs one call per 10 parameters, in
   // sequence). Only a thorough run (a tag change) must list, to find names an instance left.
@@ -197,35 +359,66 @@ async function completeParameters(deps: Deps, listing: ParameterListing, names: 
 /**
  * Describes the owners of contested names that are not among the targets, so the planner
  * knows whether they still live and still claim their names. With `names` undefined
- * (the reconcile) every owner counts.
+ * (the reconcile) every owner counts. A hub describes each owner in its own spoke; an owner
+ * in a spoke it cannot read stays unknown, so it keeps its name.
  */
-async function describeOwners(deps: Deps, lookedUp: Set<string>, views: readonly ZoneView[], parameters: ReadonlyMap<string, string>, names: readonly string[] | undefined): Promise<Instance[]> {
+async function describeOwners(state: RunState, lookedUp: Set<string>, views: readonly ZoneView[], paramSides: readonly Side[], names: readonly string[] | undefined): Promise<Instance[]> {
+  const { deps } = state;
   const wanted = names ? new Set(names) : undefined;
   const owners = new Set<string>();
-  const consider = (name: string | undefined, owner: string | undefined) => {
-    if (name && owner && !lookedUp.has(owner) && (!wanted || wanted.has(name))) owners.add(owner);
+  const consider = (name: string | undefined, owner: string | undefined, allNames = false) => {
+    if (name && owner && !lookedUp.has(owner) && (!wanted || allNames || wanted.has(name))) owners.add(owner);
   };
   for (const view of views) {
     for (const r of view.records) {
       if (r.type !== 'TXT' || r.values.length !== 1) continue;
       const o = parseOwnership(r.values[0] ?? '');
-      if (o && o.owner === deps.config.ownerId && o.region === deps.config.region) consider(nameOfOwnershipFqdn(r.name, view.zone.name), o.instance);
+      if (!o || o.owner !== deps.config.ownerId) continue;
+      if (deps.hub ? o.account !== undefined : o.region === deps.config.region && o.account === undefined) consider(nameOfOwnershipFqdn(r.name, view.zone.name), ownershipKey(o));
     }
   }
-  for (const [parameter, value] of parameters) {
-    const split = splitParameter(deps.config.prefix, parameter);
-    if (split?.leaf === 'instance-id') consider(split.name, value);
+  for (const side of paramSides) {
+    const sideNames = new Set(side.names);
+    for (const [parameter, value] of side.parameters) {
+      const split = splitParameter(deps.config.prefix, parameter);
+      // Parameter names carry no template: a spoke's own claimed names decide.
+      if (split?.leaf === 'instance-id' && (!wanted || sideNames.has(split.name))) consider(split.name, instanceKey({ id: value, ...side.spoke }), true);
+    }
   }
   if (owners.size === 0) return [];
-  const found = await describeInstances(deps.clients.ec2, [...owners]);
-  for (const id of owners) lookedUp.add(id);
-  return found;
+  const bySide = new Map<string, { spoke: Spoke | undefined; keys: string[] }>();
+  for (const key of owners) {
+    const { account, region } = parseInstanceKey(key);
+    const spoke = deps.hub && account !== undefined && region !== undefined ? { account, region } : undefined;
+    if (deps.hub && !spoke) continue;
+    const group = bySide.get(sideKey(spoke)) ?? { spoke, keys: [] };
+    group.keys.push(key);
+    bySide.set(sideKey(spoke), group);
+  }
+  const found = await Promise.all(
+    [...bySide].map(async ([k, { spoke, keys }]) => {
+      let side = state.sides.get(k);
+      if (side?.error) return [];
+      if (!side) state.sides.set(k, (side = newSide(deps, spoke, [])));
+      try {
+        const instances = placed(await describeInstances(side.ec2, keys.map((key) => parseInstanceKey(key).id)), spoke);
+        for (const key of keys) lookedUp.add(key);
+        return instances;
+      } catch (error) {
+        if (!spoke) throw error;
+        deps.log.warn('owner not looked up; it keeps its names', { account: spoke.account, region: spoke.region, reason: errorMessage(error) });
+        return [];
+      }
+    }),
+  );
+  return found.flat();
 }
 
 function reportRefusals(deps: Deps, plan: Plan): void {
   for (const r of plan.refusals) {
     deps.log.warn(r.kind === 'invalid-name' ? 'name refused' : r.kind === 'conflict' ? 'name conflict' : 'name owned by someone else', {
       instanceId: r.instanceId,
+      ...(r.account !== undefined ? { account: r.account, region: r.region } : {}),
       name: r.name,
       zone: r.where,
       reason: r.reason,
@@ -239,7 +432,8 @@ function reportRefusals(deps: Deps, plan: Plan): void {
  * reads the zone again, re-plans it, and in the last attempt applies name by name so one
  * bad change cannot block the others.
  */
-async function applyZone(deps: Deps, input: PlanInput, index: number, groups: ChangeGroup[], names: readonly string[], result: SyncResult): Promise<void> {
+async function applyZone(state: RunState, input: PlanInput, index: number, groups: ChangeGroup[], names: readonly string[], result: SyncResult): Promise<void> {
+  const { deps } = state;
   const view = input.zones[index] as ZoneView;
   const { route53 } = deps.clients;
   let pending = groups;
@@ -263,7 +457,7 @@ async function applyZone(deps: Deps, input: PlanInput, index: number, groups: Ch
     const zones = input.zones.map((z, i) => (i === index ? { zone: view.zone, records: fresh } : z));
     // The fresh records may name an owner this run has not seen: look it up before deciding.
     const lookedUp = new Set(input.lookedUp);
-    const others = [...(input.others ?? []), ...(await describeOwners(deps, lookedUp, [zones[index] as ZoneView], new Map(), staleNames.size > 0 ? [...staleNames] : undefined))];
+    const others = [...(input.others ?? []), ...(await describeOwners(state, lookedUp, [zones[index] as ZoneView], [], staleNames.size > 0 ? [...staleNames] : undefined))];
     input = { ...input, zones, others, lookedUp };
     const replan = makePlan(input);
     reportRefusals(deps, { ...replan, refusals: replan.refusals.filter((r) => r.where === view.zone.name && staleNames.has(r.name ?? '')) });
@@ -295,9 +489,9 @@ function recordApplied(deps: Deps, zone: Zone, group: ChangeGroup, result: SyncR
   });
 }
 
-async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<void> {
+async function applyParameterPlan(deps: Deps, side: Side, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<void> {
   if (changes.length === 0) return;
-  const outcome = await applyParameters(deps.clients.ssm, changes, { ...(deadline ? { deadline } : {}), ...(deps.putPacer ? { pacer: deps.putPacer } : {}) });
+  const outcome = await applyParameters(side.ssm, changes, { ...(deadline ? { deadline } : {}), ...(side.pacer ? { pacer: side.pacer } : {}) });
   result.written += outcome.applied.length;
   result.stats.parametersWritten += outcome.applied.filter((c) => c.action !== 'delete').length;
   result.stats.parametersDeleted += outcome.applied.filter((c) => c.action === 'delete').length;
@@ -309,11 +503,12 @@ async function applyParameterPlan(deps: Deps, changes: readonly ParameterChange[
     deps.log.info('parameters written', {
       instanceId: applied[0]?.instanceIds[0],
       name,
+      ...(side.spoke ? { account: side.spoke.account, region: side.spoke.region } : {}),
       changes: applied.map((c) => (c.action === 'delete' ? `delete ${c.parameter}` : `${c.action} ${c.parameter}=${c.value}`)),
     });
   }
   for (const { change, error } of outcome.failed) {
-    fail(deps, result, change.instanceIds, `SSM ${change.action} of ${change.parameter} failed: ${errorMessage(error)}`);
+    fail(deps, result, change.instanceIds, `SSM ${change.action} of ${change.parameter}${side.spoke ? ` in account ${side.spoke.account} (${side.spoke.region})` : ''} failed: ${errorMessage(error)}`);
   }
 }
 

@@ -1,0 +1,106 @@
+/**
+ * A hub's way into its spokes: EC2 and SSM clients per (account, region) whose credentials
+ * come from STS AssumeRole of the spoke role with the external id, cached until shortly
+ * before they expire.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { errorMessage, SpokeUnreachableError } from '../core/errors.js';
+import { spokeKey } from '../core/ownership.js';
+import type { HubConfig, Spoke } from '../core/types.js';
+import { clientConfig } from './clients.js';
+
+/** The clients a hub uses inside one spoke. */
+export interface SpokeClients {
+  ec2: EC2Client;
+  ssm: SSMClient;
+}
+
+/** Credentials are renewed this long before they expire. */
+export const CREDENTIAL_MARGIN_MS = 5 * 60 * 1000;
+
+/** The ARN of the role the hub assumes in a spoke's account. */
+export function spokeRoleArn(hub: Pick<HubConfig, 'partition' | 'roleName'>, account: string): string {
+  return `arn:${hub.partition}:iam::${account}:role/${hub.roleName}`;
+}
+
+interface Cached {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/**
+ * Gives each spoke one client set (created on first use, then reused by every invocation of
+ * the container). Credentials are per account: one AssumeRole serves all regions of it.
+ */
+export class SpokeDirectory {
+  private readonly clients = new Map<string, SpokeClients>();
+  private readonly credentials = new Map<string, { value?: Cached; pending?: Promise<Cached> }>();
+
+  constructor(
+    private readonly hub: HubConfig,
+    private readonly sts: STSClient,
+    private readonly sessionName: string,
+    private readonly env: Record<string, string | undefined> = process.env,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The spoke's clients; their first call assumes the role (a failure names the account and region). */
+  clientsFor(spoke: Spoke): SpokeClients {
+    const key = spokeKey(spoke);
+    let set = this.clients.get(key);
+    if (!set) {
+      const { credentials: _ignored, ...common } = clientConfig(this.env, { region: spoke.region });
+      const credentials = () => this.credentialsFor(spoke);
+      set = { ec2: new EC2Client({ ...common, credentials }), ssm: new SSMClient({ ...common, credentials }) };
+      this.clients.set(key, set);
+    }
+    return set;
+  }
+
+  /** Assumed-role credentials of the spoke's account, from the cache while they last. */
+  async credentialsFor(spoke: Spoke): Promise<Cached> {
+    let entry = this.credentials.get(spoke.account);
+    if (!entry) this.credentials.set(spoke.account, (entry = {}));
+    const fresh = entry.value && (!entry.value.expiration || entry.value.expiration.getTime() - this.now() > CREDENTIAL_MARGIN_MS);
+    if (fresh && entry.value) return entry.value;
+    const slot = entry;
+    slot.pending ??= this.assume(spoke).then(
+      (value) => {
+        slot.value = value;
+        delete slot.pending;
+        return value;
+      },
+      (error: unknown) => {
+        delete slot.pending;
+        throw error;
+      },
+    );
+    return slot.pending;
+  }
+
+  private async assume(spoke: Spoke): Promise<Cached> {
+    const roleArn = spokeRoleArn(this.hub, spoke.account);
+    try {
+      const out = await this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName, ExternalId: this.hub.externalId, DurationSeconds: 3600 }));
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials');
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration ? { expiration: new Date(c.Expiration) } : {}) };
+    } catch (error) {
+      throw new SpokeUnreachableError(`cannot assume ${roleArn} for account ${spoke.account} in ${spoke.region}: ${errorMessage(error)}`, spoke.account, spoke.region, { cause: error });
+    }
+  }
+}
+
+/** The STS client of a hub, in its own region. */
+export function createStsClient(env: Record<string, string | undefined>, region: string): STSClient {
+  return new STSClient(clientConfig(env, { region }));
+}
+
+/** A role session name from the owner id: at most 64 of the allowed characters. */
+export function sessionName(ownerId: string): string {
+  return `ec2ip-${ownerId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
