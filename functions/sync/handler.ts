@@ -4,9 +4,10 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { errorMessage, TransientError } from '../core/errors.js';
+import { instanceKey, spokeKey } from '../core/ownership.js';
 import type { InstanceState } from '../core/types.js';
 import { sync, type Deps, type SyncResult } from './engine.js';
-import { isSqsEvent, parseEvent, parseSqsRecord, type Request } from './input.js';
+import { eventOrigin, isSqsEvent, parseEvent, parseSqsRecord, type Origin, type Request } from './input.js';
 
 /** How long a running instance without a public IPv4 is given to get one. */
 export const PUBLIC_IP_GRACE_MS = 2 * 60 * 1000;
@@ -22,6 +23,8 @@ interface Item {
   id: string;
   request?: Request;
   malformed?: string;
+  /** The event's account and region (read in hub mode only). */
+  origin?: Origin;
 }
 
 /** Per item: undefined when done, else why it must be retried. */
@@ -47,7 +50,8 @@ export function createHandler(deps: Deps, options: HandlerOptions = {}) {
   const rechecks = options.recheckDelaysMs ?? RECHECK_DELAYS_MS;
   return async function handler(event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse | { status: 'done'; items: number }> {
     const sqs = isSqsEvent(event);
-    const items = sqs ? readSqs(event) : [readDirect(event)];
+    const hub = deps.config.hub !== undefined;
+    const items = sqs ? readSqs(event, hub) : [readDirect(event, hub)];
     const remaining = context?.getRemainingTimeInMillis?.();
     // Leave time to answer: what is not written by then goes back to the queue.
     const deadline = remaining !== undefined ? Date.now() + remaining - DEADLINE_MARGIN_MS : undefined;
@@ -64,19 +68,21 @@ export function createHandler(deps: Deps, options: HandlerOptions = {}) {
   };
 }
 
-function readSqs(event: SQSEvent): Item[] {
+function readSqs(event: SQSEvent, hub: boolean): Item[] {
   return event.Records.map((record) => {
     try {
-      return { id: record.messageId, request: parseSqsRecord(record) };
+      const request = parseSqsRecord(record);
+      return hub ? { id: record.messageId, request, origin: eventOrigin(JSON.parse(record.body)) } : { id: record.messageId, request };
     } catch (error) {
       return { id: record.messageId, malformed: errorMessage(error) };
     }
   });
 }
 
-function readDirect(event: unknown): Item {
+function readDirect(event: unknown, hub: boolean): Item {
   try {
-    return { id: 'event', request: parseEvent(event) };
+    const request = parseEvent(event);
+    return hub ? { id: 'event', request, origin: eventOrigin(event) } : { id: 'event', request };
   } catch (error) {
     return { id: 'event', malformed: errorMessage(error) };
   }
@@ -88,7 +94,8 @@ interface Timing {
   rechecks: readonly number[];
 }
 
-type InstanceItem = { item: Item; request: Extract<Request, { instanceId: string }> };
+/** An item about one instance; `key` is its instanceKey (in a hub: `<account>/<region>/<id>`). */
+type InstanceItem = { item: Item; request: Extract<Request, { instanceId: string }>; key: string };
 
 async function handleItems(deps: Deps, items: Item[], timing: Timing): Promise<Verdicts> {
   const verdicts: Verdicts = new Map();
@@ -109,8 +116,22 @@ async function handleItems(deps: Deps, items: Item[], timing: Timing): Promise<V
       verdicts.set(item.id, undefined);
     } else if (request.kind === 'reconcile') {
       reconcile = [...reconcile, item];
+    } else if (!deps.config.hub) {
+      instanceItems.push({ item, request, key: request.instanceId });
     } else {
-      instanceItems.push({ item, request });
+      const { account, region } = item.origin ?? {};
+      const spokes = deps.config.hub.spokes;
+      if (account === undefined || region === undefined) {
+        const reason = `the event about ${request.instanceId} has no valid "account" and "region": a hub needs them to know which spoke the instance is in`;
+        log.error('malformed event', { messageId: item.id, reason });
+        metrics.add('Malformed');
+        verdicts.set(item.id, `malformed event: ${reason}`);
+      } else if (spokes && !spokes.some((s) => s.account === account && s.region === region)) {
+        log.warn('event ignored', { messageId: item.id, instanceId: request.instanceId, account, region, reason: `account ${account} in ${region} is not one of this hub's SPOKES` });
+        verdicts.set(item.id, undefined);
+      } else {
+        instanceItems.push({ item, request, key: instanceKey({ id: request.instanceId, account, region }) });
+      }
     }
   }
 
@@ -123,6 +144,7 @@ async function handleItems(deps: Deps, items: Item[], timing: Timing): Promise<V
         if (!result) return;
         log.info('reconcile done', {
           instances: result.instances.size,
+          ...(result.unreachable.size > 0 ? { unreachable: [...result.unreachable.keys()] } : {}),
           ...result.stats,
           refused: result.plan.refusals.length,
           failed: result.failed.size,
@@ -147,16 +169,14 @@ async function syncInstances(deps: Deps, all: InstanceItem[], verdicts: Verdicts
   let pending = all;
   for (let round = 0; ; round++) {
     const at = now();
-    const ids = [...new Set(pending.map((i) => i.request.instanceId))];
-    const recentRunning = new Set(
-      pending.filter(({ request: r }) => r.kind === 'state' && r.state === 'running' && at - Date.parse(r.time) < PUBLIC_IP_GRACE_MS).map((i) => i.request.instanceId),
-    );
+    const ids = [...new Set(pending.map((i) => i.key))];
+    const recentRunning = new Set(pending.filter(({ request: r }) => r.kind === 'state' && r.state === 'running' && at - Date.parse(r.time) < PUBLIC_IP_GRACE_MS).map((i) => i.key));
     const thorough = pending.some((i) => i.request.kind === 'tag');
     const result = await run(deps, () => sync(deps, { kind: 'instances', ids, thorough }, { recentRunning, ...(deadline ? { deadline } : {}) }), pending.map((i) => i.item), verdicts);
     if (!result) return;
-    for (const { item, request } of pending) verdicts.set(item.id, verdictOf(request, result, at));
-    // A state event whose item must come back for any reason but a failed write is waiting for EC2's read to catch up.
-    const lagging = pending.filter(({ item, request }) => request.kind === 'state' && verdicts.get(item.id) !== undefined && !result.failed.has(request.instanceId));
+    for (const { item, request, key } of pending) verdicts.set(item.id, unreachableVerdict(item, result) ?? verdictOf(request, result, at, key));
+    // A state event whose item must come back for any reason but a failed write (or an unreachable spoke) is waiting for EC2's read to catch up.
+    const lagging = pending.filter(({ item, request, key }) => request.kind === 'state' && verdicts.get(item.id) !== undefined && !result.failed.has(key) && !unreachableVerdict(item, result));
     const wait = rechecks[round];
     if (lagging.length === 0 || wait === undefined || (deadline !== undefined && Date.now() + wait + RECHECK_RESERVE_MS > deadline)) return;
     deps.log.info('DescribeInstances lags the events; reading again', { instanceIds: [...new Set(lagging.map((i) => i.request.instanceId))], waitMs: wait });
@@ -179,11 +199,19 @@ async function run(deps: Deps, work: () => Promise<SyncResult>, items: Item[], v
   }
 }
 
-/** SPEC "What each input gets": done (undefined) or why the item must come back. */
-export function verdictOf(request: Extract<Request, { instanceId: string }>, result: SyncResult, now: number): string | undefined {
+/** A hub's item whose spoke could not be read comes back, with the reason. */
+function unreachableVerdict(item: Item, result: SyncResult): string | undefined {
+  const { account, region } = item.origin ?? {};
+  if (account === undefined || region === undefined) return undefined;
+  const why = result.unreachable.get(spokeKey({ account, region }));
+  return why === undefined ? undefined : `spoke unreachable: ${why}`;
+}
+
+/** SPEC "What each input gets": done (undefined) or why the item must come back. `key` is the instance's key in the result (a hub's `<account>/<region>/<id>`). */
+export function verdictOf(request: Extract<Request, { instanceId: string }>, result: SyncResult, now: number, key = request.instanceId): string | undefined {
   const id = request.instanceId;
-  const instance = result.instances.get(id);
-  const failed = result.failed.get(id);
+  const instance = result.instances.get(key);
+  const failed = result.failed.get(key);
   if (request.kind === 'tag') return failed;
   if (!instance) {
     return request.state === 'pending' || request.state === 'running' ? `${id} is not visible to DescribeInstances yet after its ${request.state} event` : undefined;

@@ -8,9 +8,12 @@ import { readConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import { createHandler } from './handler.js';
+import { createHubDeps } from './hub.js';
 
 const config = readConfig(process.env);
 const log = createLogger({ service: 'ec2ip', owner: config.ownerId }, { level: process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL });
+// SSM's standard throughput: about 3 PutParameter per second per account.
+const putRate = Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
 
 export const handler = createHandler({
   clients: createClients(process.env, { region: config.region }),
@@ -18,6 +21,6 @@ export const handler = createHandler({
   log,
   metrics: new Metrics('ec2ip', config.ownerId),
   zoneNames: new Map(),
-  // SSM's standard throughput: about 3 PutParameter per second per account.
-  putPacer: new PutPacer(Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3)),
+  putPacer: new PutPacer(putRate),
+  ...(config.hub ? { hub: createHubDeps(config, config.hub, process.env, putRate) } : {}),
 });

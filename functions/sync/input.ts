@@ -10,6 +10,12 @@ export const STATE_CHANGE = 'EC2 Instance State-change Notification';
 export const TAG_CHANGE = 'Tag Change on Resource';
 export const SCHEDULED = 'Scheduled Event';
 
+/** Where an event comes from: its `account` and `region` fields, when they look valid (a hub needs them; single-account mode ignores them). */
+export interface Origin {
+  account?: string;
+  region?: string;
+}
+
 /** What one event asks for. */
 export type Request =
   | { kind: 'state'; instanceId: string; state: InstanceState; time: string }
@@ -88,6 +94,19 @@ function parseTagChange(event: Record<string, unknown>): Request {
   const match = typeof arn === 'string' ? INSTANCE_ARN.exec(arn) : null;
   if (!match?.[1]) throw new MalformedEventError(`resources[0] of the tag-change event is ${describe(arn)}, not an EC2 instance ARN`);
   return { kind: 'tag', instanceId: match[1] };
+}
+
+/**
+ * The event's own `account` and `region`: for an event forwarded to a hub's bus, EventBridge
+ * keeps the source account and region there. The resource ARN is not used: recorded samples
+ * show its account can differ from the event's.
+ */
+export function eventOrigin(event: unknown): Origin {
+  const origin: Origin = {};
+  if (!isObject(event)) return origin;
+  if (typeof event.account === 'string' && /^\d{12}$/.test(event.account)) origin.account = event.account;
+  if (typeof event.region === 'string' && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(event.region)) origin.region = event.region;
+  return origin;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
