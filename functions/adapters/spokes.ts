@@ -20,9 +20,13 @@ export interface SpokeClients {
 /** Credentials are renewed this long before they expire. */
 export const CREDENTIAL_MARGIN_MS = 5 * 60 * 1000;
 
-/** The ARN of the role the hub assumes in a spoke's account. */
-export function spokeRoleArn(hub: Pick<HubConfig, 'partition' | 'roleName'>, account: string): string {
-  return `arn:${hub.partition}:iam::${account}:role/${hub.roleName}`;
+/**
+ * The ARN of the role the hub assumes in a spoke: `<SPOKE_ROLE_NAME>-<region>` in the spoke's
+ * account. IAM roles are global to an account, so each region's spoke stack has its own role,
+ * scoped to that region (a StackSet deploys one stack per account and region).
+ */
+export function spokeRoleArn(hub: Pick<HubConfig, 'partition' | 'roleName'>, spoke: Spoke): string {
+  return `arn:${hub.partition}:iam::${spoke.account}:role/${hub.roleName}-${spoke.region}`;
 }
 
 interface Cached {
@@ -34,7 +38,7 @@ interface Cached {
 
 /**
  * Gives each spoke one client set (created on first use, then reused by every invocation of
- * the container). Credentials are per account: one AssumeRole serves all regions of it.
+ * the container), and each spoke role one AssumeRole until its credentials near expiry.
  */
 export class SpokeDirectory {
   private readonly clients = new Map<string, SpokeClients>();
@@ -61,10 +65,11 @@ export class SpokeDirectory {
     return set;
   }
 
-  /** Assumed-role credentials of the spoke's account, from the cache while they last. */
+  /** Assumed-role credentials of the spoke's role, from the cache while they last. */
   async credentialsFor(spoke: Spoke): Promise<Cached> {
-    let entry = this.credentials.get(spoke.account);
-    if (!entry) this.credentials.set(spoke.account, (entry = {}));
+    const key = spokeKey(spoke);
+    let entry = this.credentials.get(key);
+    if (!entry) this.credentials.set(key, (entry = {}));
     const fresh = entry.value && (!entry.value.expiration || entry.value.expiration.getTime() - this.now() > CREDENTIAL_MARGIN_MS);
     if (fresh && entry.value) return entry.value;
     const slot = entry;
@@ -83,7 +88,7 @@ export class SpokeDirectory {
   }
 
   private async assume(spoke: Spoke): Promise<Cached> {
-    const roleArn = spokeRoleArn(this.hub, spoke.account);
+    const roleArn = spokeRoleArn(this.hub, spoke);
     try {
       const out = await this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: this.sessionName, ExternalId: this.hub.externalId, DurationSeconds: 3600 }));
       const c = out.Credentials;

@@ -24,8 +24,10 @@
  *    the way the service throttles — Route 53: 400 `Throttling` (or `PriorRequestNotComplete`),
  *    SSM: 400 `ThrottlingException`, EC2: 503 `RequestLimitExceeded` — so the SDK's retry
  *    strategy sees exactly what AWS would send.
- * 5. `respond`, if given, may answer the request itself (a recorded AWS answer).
- * 6. Otherwise forwards the request to `target` and streams the answer back.
+ * 5. Access denial: a request `deny` matches gets the service's 403 `AccessDenied` (moto
+ *    enforces no IAM policy, trust policy or external id, so a denied AssumeRole is made here).
+ * 6. `respond`, if given, may answer the request itself (a recorded AWS answer).
+ * 7. Otherwise forwards the request to `target` and streams the answer back.
  *
  * The log records every request with its outcome and start/end times (ms since the proxy
  * started), so a test or the bench can count calls per action and the sequential rounds an
@@ -38,7 +40,7 @@ import { performance } from 'node:perf_hooks';
 
 export type Service = 'ec2' | 'route53' | 'ssm' | (string & {});
 export type FaultKind = '500' | 'throttle' | 'timeout' | 'reset';
-export type Outcome = 'forwarded' | 'answered' | 'throttled' | `fault:${FaultKind}` | 'error';
+export type Outcome = 'forwarded' | 'answered' | 'throttled' | 'denied' | `fault:${FaultKind}` | 'error';
 
 export interface RateLimit {
   service: Service;
@@ -79,6 +81,8 @@ export interface ProxyOptions {
    * AWS answer for what moto cannot give, such as an instance's console output. Undefined: forward.
    */
   respond?: (request: Pick<ProxyRequest, 'service' | 'action'> & { body: string }) => Answer | undefined;
+  /** Requests to answer with 403 AccessDenied, e.g. an AssumeRole of one role ARN (the form body is given). */
+  deny?: (request: Pick<ProxyRequest, 'service' | 'action'> & { body: string }) => boolean;
 }
 
 export interface ProxyRequest {
@@ -185,6 +189,12 @@ export async function startProxy(options: ProxyOptions): Promise<AwsProxy> {
       const answer = throttlingError(service, limited.rule.code ?? 'Throttling');
       send(res, answer);
       finish('throttled', answer.status);
+      return;
+    }
+    if (options.deny?.({ service, action: entry.action, body: body.toString('utf8') })) {
+      const answer = accessDenied(service);
+      send(res, answer);
+      finish('denied', answer.status);
       return;
     }
     const own = options.respond?.({ service: entry.service, action: entry.action, body: body.toString('utf8') });
@@ -346,6 +356,15 @@ export function throttlingError(service: Service, route53Code: 'Throttling' | 'P
     return route53Xml(400, 'Sender', route53Code, message, id);
   }
   return ec2Xml(503, 'RequestLimitExceeded', 'Request limit exceeded.', id);
+}
+
+/** The service's answer to a request IAM refuses (HTTP 403). */
+export function accessDenied(service: Service): Answer {
+  const id = randomUUID();
+  const message = 'User: arn:aws:sts::123456789012:assumed-role/ec2ip-hub/ec2ip-hub is not authorized to perform this operation';
+  if (service === 'ssm') return json(403, 'AccessDeniedException', message, id);
+  if (service === 'ec2') return ec2Xml(403, 'UnauthorizedOperation', message, id);
+  return route53Xml(403, 'Sender', 'AccessDenied', message, id);
 }
 
 /** The service's internal error (HTTP 500). */

@@ -1,0 +1,133 @@
+/**
+ * Several accounts on one moto server, for the hub tests. Moto gives credentials from
+ * AssumeRole the account of the role, so a client built on them acts in that account: the
+ * tests use that to set up member accounts (their spoke stacks, their instances) and the
+ * hub's function uses it to reach them, as it would on AWS.
+ */
+import { readFileSync } from 'node:fs';
+import { CreateStackCommand, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { motoEndpoint } from './moto.js';
+
+/** The hub's account: moto's default, the one plain `test` credentials act in. */
+export const HUB_ACCOUNT = '123456789012';
+export const ACCOUNT_A = '111111111111';
+export const ACCOUNT_B = '222222222222';
+export const SPOKE_ROLE = 'ec2ip-spoke';
+export const EXTERNAL_ID = 'ec2ip-test-external-id';
+export const HUB_ROLE_ARN = `arn:aws:iam::${HUB_ACCOUNT}:role/ec2ip-hub-us-east-1`;
+export const HUB_BUS_ARN = `arn:aws:events:us-east-1:${HUB_ACCOUNT}:event-bus/ec2ip-spokes`;
+
+export interface Spoke {
+  account: string;
+  region: string;
+}
+
+export interface SpokeClients {
+  ec2: EC2Client;
+  ssm: SSMClient;
+  cfn: CloudFormationClient;
+}
+
+const HUB_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * Clients acting in a member account and region, through an AssumeRole into it (a setup
+ * role, not the spoke role: the tests play the account's administrator). Fresh per call:
+ * a moto reset forgets assumed-role keys.
+ */
+export async function spokeClients({ account, region }: Spoke): Promise<SpokeClients> {
+  const endpoint = motoEndpoint();
+  const sts = new STSClient({ endpoint, region, credentials: HUB_CREDENTIALS });
+  const out = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/OrganizationAccountAccessRole`, RoleSessionName: 'ec2ip-test-admin' }));
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole on moto returned no credentials');
+  const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}) };
+  const config = { endpoint, region, credentials };
+  return { ec2: new EC2Client(config), ssm: new SSMClient(config), cfn: new CloudFormationClient(config) };
+}
+
+/** Deploys infra/spoke.yaml in the spoke (its role and its forwarding rules), as the StackSet would. */
+export async function deploySpokeStack(clients: SpokeClients): Promise<void> {
+  const template = readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8');
+  await clients.cfn.send(
+    new CreateStackCommand({
+      StackName: 'ec2ip-spoke',
+      TemplateBody: template,
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
+      Parameters: [
+        { ParameterKey: 'HubEventBusArn', ParameterValue: HUB_BUS_ARN },
+        { ParameterKey: 'HubFunctionRoleArn', ParameterValue: HUB_ROLE_ARN },
+        { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
+      ],
+    }),
+  );
+  const { Stacks = [] } = await clients.cfn.send(new DescribeStacksCommand({ StackName: 'ec2ip-spoke' }));
+  if (Stacks[0]?.StackStatus !== 'CREATE_COMPLETE') throw new Error(`the spoke stack is ${Stacks[0]?.StackStatus}: ${Stacks[0]?.StackStatusReason}`);
+}
+
+/** Runs one instance in the spoke with these tags; returns its id. */
+export async function runSpokeInstance(clients: SpokeClients, tags: Record<string, string>): Promise<string> {
+  const { Images = [] } = await clients.ec2.send(new DescribeImagesCommand({}));
+  const image = Images.find((i) => (i.Architecture ?? 'x86_64') === 'x86_64')?.ImageId;
+  if (!image) throw new Error('moto has no AMI in this region');
+  const out = await clients.ec2.send(
+    new RunInstancesCommand({
+      ImageId: image,
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+    }),
+  );
+  const id = out.Instances?.[0]?.InstanceId;
+  if (!id) throw new Error('RunInstances returned no instance');
+  return id;
+}
+
+export async function terminateSpokeInstance(clients: SpokeClients, id: string): Promise<void> {
+  await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+}
+
+export async function stopSpokeInstance(clients: SpokeClients, id: string): Promise<void> {
+  await clients.ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+}
+
+/** The spoke's parameters under the prefix, name → value. */
+export async function spokeParameters(clients: SpokeClients, prefix = '/ec2ip'): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let NextToken: string | undefined;
+  do {
+    const page = await clients.ssm.send(new GetParametersByPathCommand({ Path: prefix, Recursive: true, ...(NextToken ? { NextToken } : {}) }));
+    for (const p of page.Parameters ?? []) if (p.Name) out[p.Name] = p.Value ?? '';
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** The hub's environment for the built handler: the zone, the spoke role, the external id and the spokes. */
+export function hubEnv(zone: string, spokes: readonly Spoke[], extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    HOSTED_ZONE_ID: zone,
+    PRIVATE_HOSTED_ZONE_ID: undefined,
+    PARAMETER_PREFIX: undefined,
+    OWNER_ID: 'ec2ip-hub',
+    ON_STOP: undefined,
+    RECORD_TTL: undefined,
+    LOG_LEVEL: undefined,
+    ENABLE_ELASTIC_IP: undefined,
+    SPOKE_ROLE_NAME: SPOKE_ROLE,
+    SPOKE_EXTERNAL_ID: EXTERNAL_ID,
+    SPOKES: spokes.map((s) => `${s.account}:${s.region}`).join(','),
+    SPOKE_STACK_SET: undefined,
+    NAME_TEMPLATE: undefined,
+    ...extra,
+  };
+}
+
+/** The ownership TXT value a hub writes. */
+export function hubOwnership(instanceId: string, spoke: Spoke, owner = 'ec2ip-hub'): string {
+  return `"heritage=ec2ip,owner=${owner},region=${spoke.region},account=${spoke.account},instance=${instanceId}"`;
+}
