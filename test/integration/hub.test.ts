@@ -4,6 +4,8 @@
  * infra/spoke.yaml creates in each account, reads the instances and writes the parameters
  * there, and writes the zone itself with one change batch per zone.
  */
+import { readFileSync } from 'node:fs';
+import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, stateChangeEvent, scheduledEvent, tagChangeEvent } from '../support/events.js';
 import { createZone, listRecords, loadHandler, motoEndpoint, putRecord, useMoto, type Handler } from '../support/moto.js';
@@ -12,6 +14,9 @@ import { startProxy, countCalls, type AwsProxy } from '../support/aws-proxy.js';
 import {
   ACCOUNT_A,
   ACCOUNT_B,
+  EXTERNAL_ID,
+  HUB_BUS_ARN,
+  HUB_ROLE_ARN,
   deploySpokeStack,
   hubEnv,
   hubOwnership,
@@ -235,6 +240,39 @@ describe('hub and spokes on moto', () => {
       expect(zoneRecords).toContain(`TXT _ec2ip.web.example.com ${hubOwnership(a, A_EAST)}`);
       expect(zoneRecords).toContain(`TXT _ec2ip.db.example.com ${hubOwnership(b, B_EAST)}`);
       expect(lines.find((l) => l.message === 'reconcile done')).toMatchObject({ unreachable: [`${ACCOUNT_B}/us-east-1`] });
+    });
+  });
+
+  describe('a hub whose spokes are the stack instances of a StackSet', () => {
+    afterAll(() => {
+      for (const name of HUB_VARS) delete process.env[name];
+    });
+
+    it('deploys the spokes as a StackSet, finds them with ListStackInstances and converges all four at the reconcile', async () => {
+      const zone = await createZone('example.com');
+      // The StackSet (self-managed on moto: its stack instances deploy infra/spoke.yaml into each account and region).
+      const cfn = new CloudFormationClient({ endpoint: motoEndpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      await cfn.send(
+        new CreateStackSetCommand({
+          StackSetName: 'ec2ip-spokes',
+          TemplateBody: readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8'),
+          Capabilities: ['CAPABILITY_NAMED_IAM'],
+          Parameters: [
+            { ParameterKey: 'HubEventBusArn', ParameterValue: HUB_BUS_ARN },
+            { ParameterKey: 'HubFunctionRoleArn', ParameterValue: HUB_ROLE_ARN },
+            { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
+          ],
+        }),
+      );
+      await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'ec2ip-spokes', Accounts: [ACCOUNT_A, ACCOUNT_B], Regions: ['us-east-1', 'eu-west-1'] }));
+      const ids = new Map<Spoke, string>();
+      for (const [i, s] of SPOKES.entries()) ids.set(s, await runSpokeInstance(await spokeClients(s), { 'ec2ip:name': `host${i}` }));
+
+      const hub = await loadHandler(hubEnv(zone, [], { SPOKES: undefined, SPOKE_STACK_SET: 'ec2ip-spokes' }));
+      const { result } = await captureStdout(() => hub(scheduledEvent()));
+      expect(result).toEqual({ status: 'done', items: 1 });
+      const txt = (await listRecords(zone)).filter((r) => r.type === 'TXT').map((r) => r.values[0]).sort();
+      expect(txt).toEqual(SPOKES.map((s) => hubOwnership(ids.get(s) as string, s)).sort());
     });
   });
 });
