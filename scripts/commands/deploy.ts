@@ -24,6 +24,8 @@ import {
   type DeployedStack,
 } from '../deploy/stack.js';
 import { packageBundle } from '../deploy/zip.js';
+import { checkHubParameters, HUB_FLAG_OF, HUB_OPTIONS, hubParametersFromFlags } from '../deploy/hub-parameters.js';
+import { deploySpokes, SPOKES_HELP, SPOKES_OPTIONS } from '../deploy/stackset.js';
 
 export const HELP = `Usage: ec2ip deploy [--hosted-zone-id Z…] [options]
 
@@ -47,6 +49,18 @@ Stack settings (a new stack needs --hosted-zone-id; pass '' for none):
   --disable-elastic-ip         stop doing so (the default for a new stack)
   --log-retention-days N       days of function logs (default 30)
 
+A hub (many accounts and regions, one DNS account; see README "Many accounts"):
+  --hub                        deploy infra/hub.yaml: the zones' only writer, with an
+                               event bus for the spokes and a role to assume theirs
+  --spoke-external-id ID       the external id the spoke roles demand (or SPOKE_EXTERNAL_ID)
+  --spoke-list A:R,…           the spokes, <account>:<region>, comma-separated
+  --spoke-stack-set NAME       or: the spokes are this StackSet's stack instances
+  --spoke-stack-set-call-as W  SELF (default) or DELEGATED_ADMIN
+  --spoke-role-name NAME       the spoke role is NAME-<region> (default ec2ip-spoke)
+  --name-template T            record names from {name}, {account}, {region} (default {name})
+  --organization-id o-…        the organization whose accounts may put events on the bus
+  --member-accounts A,…        or: the accounts that may
+${SPOKES_HELP}
 Deployment:
   --stack-name NAME            the stack, also the function's name and record owner (default ec2ip)
   --bucket NAME                bucket for the code, in the stack's region
@@ -69,6 +83,8 @@ Exit codes: 0 deployed, dry run done or nothing to change; 1 the deploy failed
 `;
 
 const OPTIONS = {
+  ...HUB_OPTIONS,
+  ...SPOKES_OPTIONS,
   bucket: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'skip-build': { type: 'boolean' },
@@ -145,6 +161,16 @@ export async function deploy(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (values['owner-id'] !== undefined) throw new UsageError('a deployed stack owns its records under its stack name: use --stack-name instead of --owner-id');
+  if (values.spokes) {
+    if (values.hub) throw new UsageError('--hub and --spokes are two deploys: the hub stack in the DNS account, then the spokes StackSet');
+    return deploySpokes(values, io);
+  }
+  const hub = values.hub ?? false;
+  const hubGiven = hub ? hubParametersFromFlags(values, io.env) : {};
+  if (!hub) {
+    const stray = Object.keys(HUB_OPTIONS).find((k) => k !== 'hub' && values[k as keyof typeof values] !== undefined);
+    if (stray) throw new UsageError(`--${stray} is a hub setting: add --hub`);
+  }
   const stackName = values['stack-name'] ?? 'ec2ip';
   // The function is named after the stack (64 characters at most).
   if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) throw new UsageError(`--stack-name ${stackName} must be 1-64 of A-Z a-z 0-9 -, starting with a letter`);
@@ -155,16 +181,17 @@ export async function deploy(args: string[], io: Io): Promise<number> {
 
   // Local work first: a broken build fails before anything touches AWS.
   const paths = locate();
+  const templatePath = hub ? paths.hubTemplate : paths.template;
   let pkg: ReturnType<typeof packageBundle>;
   let templateBody: string;
   try {
     await ensureBuilt(paths, { skip: values['skip-build'] ?? false }, io);
     pkg = packageBundle(paths.dist);
-    templateBody = readFileSync(paths.template, 'utf8');
+    templateBody = readFileSync(templatePath, 'utf8');
   } finally {
     paths.cleanup?.();
   }
-  const templateName = paths.cleanup ? 'the template built into this executable' : relative(io.cwd, paths.template) || paths.template;
+  const templateName = paths.cleanup ? `the ${hub ? 'hub ' : ''}template built into this executable` : relative(io.cwd, templatePath) || templatePath;
   io.stderr(`Packaged ${pkg.files.join(' + ')}: ${(pkg.zip.length / 1024).toFixed(0)} KB zip, sha256 ${pkg.sha256.slice(0, 12)}…\n`);
 
   const clientConfig = values.region ? { region: values.region } : {};
@@ -201,7 +228,8 @@ export async function deploy(args: string[], io: Io): Promise<number> {
   }
   const key = codeKey(pkg.sha256);
   // Usage errors (a new stack without a zone) before anything is created.
-  const parameters = uploadOnly ? {} : resolveParameters(templateParameters(templateBody), { ...given, CodeS3Bucket: bucket, CodeS3Key: key }, reusable, FLAG_OF);
+  const parameters = uploadOnly ? {} : resolveParameters(templateParameters(templateBody), { ...given, ...hubGiven, CodeS3Bucket: bucket, CodeS3Key: key }, reusable, { ...FLAG_OF, ...HUB_FLAG_OF });
+  if (hub && !uploadOnly) checkHubParameters(parameters);
 
   if (!uploadOnly) {
     io.stderr(`Validating ${templateName}\n`);

@@ -32,6 +32,10 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
 export interface Layout {
   root: string;
   template: string;
+  /** infra/hub.yaml: the hub of many accounts (`deploy --hub`). */
+  hubTemplate: string;
+  /** infra/spoke.yaml: the spokes' StackSet template (`deploy --spokes`). */
+  spokeTemplate: string;
   dist: string;
   bundle: string;
   buildScript: string;
@@ -43,6 +47,8 @@ export function layout(root: string): Layout {
   return {
     root,
     template: join(root, 'infra', 'template.yaml'),
+    hubTemplate: join(root, 'infra', 'hub.yaml'),
+    spokeTemplate: join(root, 'infra', 'spoke.yaml'),
     dist: join(root, 'dist'),
     bundle: join(root, 'dist', 'sync', 'index.mjs'),
     buildScript: join(root, 'scripts', 'build.mjs'),
