@@ -10,6 +10,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, stateChangeEvent, scheduledEvent, tagChangeEvent } from '../support/events.js';
 import { createZone, listRecords, loadHandler, motoEndpoint, putRecord, useMoto, type Handler } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { cli } from '../support/cli.js';
 import { startProxy, countCalls, type AwsProxy } from '../support/aws-proxy.js';
 import {
   ACCOUNT_A,
@@ -75,6 +76,25 @@ describe('hub and spokes on moto', () => {
       // Each account's parameters stay in that account and region.
       expect(await spokeParameters(at(A_WEST))).toEqual({});
       expect(await spokeParameters(at(B_EAST))).toEqual({});
+    });
+
+    it('lists every account\'s names from the hub with `ec2ip list --hub`', async () => {
+      const a = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
+      const b = await runSpokeInstance(at(B_WEST), { 'ec2ip:name': 'db' });
+      await captureStdout(() => hub(sqsEvent([event(a, 'running', A_EAST), event(b, 'running', B_WEST)])));
+      const run = await cli(['list', '--hub', '--hosted-zone-id', zone, '--owner-id', 'ec2ip-hub']);
+      expect(run.code, run.stderr).toBe(0);
+      const rows = run.stdout.trim().split('\n');
+      expect(rows[0]).toMatch(/^NAME\s+ACCOUNT\s+REGION\s+INSTANCE\s+PUBLIC IP\s+PRIVATE IP\s+HOSTNAME$/);
+      expect(rows.slice(1)).toEqual([
+        expect.stringMatching(new RegExp(`^db\\s+${ACCOUNT_B}\\s+eu-west-1\\s+${b}\\s+[\\d.]+\\s+-\\s+db\\.example\\.com$`)),
+        expect.stringMatching(new RegExp(`^web\\s+${ACCOUNT_A}\\s+us-east-1\\s+${a}\\s+[\\d.]+\\s+-\\s+web\\.example\\.com$`)),
+      ]);
+      const json = await cli(['list', '--hub', '--json', '--hosted-zone-id', zone, '--owner-id', 'ec2ip-hub']);
+      expect(JSON.parse(json.stdout)).toEqual([
+        expect.objectContaining({ name: 'db', account: ACCOUNT_B, region: 'eu-west-1', instanceId: b, hostname: 'db.example.com' }),
+        expect.objectContaining({ name: 'web', account: ACCOUNT_A, region: 'us-east-1', instanceId: a }),
+      ]);
     });
 
     it('gives a name wanted in two accounts to the earlier launch and names both accounts in the refusal', async () => {
