@@ -2,7 +2,7 @@
  * `npm run bench`: the performance goals of issue 7, measured as ratios within one run.
  *
  *   npm run bench                                   everything (~6–8 minutes on 2 cores)
- *   npm run bench -- --only cold,rounds             some sections: cold, rounds, burst, throttle
+ *   npm run bench -- --only cold,rounds             some sections: cold, rounds, burst (and hub), hub, throttle
  *   npm run bench -- --runs 25 --instances 500 --throttle-instances 500 --latency 100
  *   npm run bench -- --bundle path/to/other/index.mjs   measure another build of the Lambda
  *
@@ -21,7 +21,7 @@ import { countCalls, startProxy } from '../test/support/aws-proxy.js';
 import { coldOnce, lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
 import { createZone, runInstances, seeder } from './lib/aws.js';
 import { startMoto } from './lib/moto-server.js';
-import { burst, roundTrips, throttledBurst, type BurstResult, type RoundTripCase, type ThrottledResult } from './scenarios.js';
+import { burst, hubBurst, roundTrips, throttledBurst, type BurstResult, type HubBurstResult, type RoundTripCase, type ThrottledResult } from './scenarios.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -81,6 +81,7 @@ try {
   if (sections.has('cold')) results.coldStart = stamp(await cold());
   if (sections.has('rounds')) results.roundTrips = stamp({ cases: await rounds() });
   if (sections.has('burst')) results.burst = stamp(await burstSection());
+  if (sections.has('burst') || sections.has('hub')) results.hubBurst = stamp(await hubSection());
   if (sections.has('throttle')) results.throttled = stamp(await throttleSection());
 } finally {
   await moto.stop();
@@ -184,6 +185,20 @@ async function burstSection(): Promise<BurstResult> {
     ],
   );
   print(`  converged: ${r.converged}; goal (≤ 1 DescribeInstances and ≤ 1 change batch per zone per batch, no PutParameter for unchanged values): ${r.goalMet ? 'met' : 'not met'}`);
+  return r;
+}
+
+async function hubSection(): Promise<HubBurstResult> {
+  print('\n== 3b. A hub\'s burst: 50 instances start in each of two accounts (two regions); their 100 events come as one SQS batch');
+  const r = await hubBurst(moto, BUNDLE, { instancesPerSpoke: 50 });
+  const row = (label: string, c: HubBurstResult['first']) => [
+    [`${label}: the hub's AssumeRole calls`, c.assumeRole],
+    ...r.spokes.map((sp) => [`${label}: account ${sp}`, formatCalls(c.perSpoke[sp] ?? {})]),
+    [`${label}: Route 53 change batches per zone`, Object.values(c.changesPerZone).join(' / ') || '0'],
+    [`${label}: calls in all, failed items`, `${c.total}, ${c.failed}`],
+  ];
+  table(['batch spanning two accounts', 'calls'], [...row('first delivery', r.first), ...row('the same batch again', r.again)]);
+  print(`  converged: ${r.converged}; goal (one change batch per zone for the whole batch, one AssumeRole per spoke and ≤ 1 DescribeInstances per account, nothing written or assumed again on a duplicate): ${r.goalMet ? 'met' : 'not met'}`);
   return r;
 }
 

@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { stateChangeEvent, sqsEvent } from '../test/support/events.js';
 import { countCalls, sequentialRounds, startProxy, type AwsProxy, type ProxyRequest, type RateLimit } from '../test/support/aws-proxy.js';
-import { countParameters, countRecords, createZone, fillParameters, fillZone, runInstances, seeder, type Seeder } from './lib/aws.js';
+import { countParameters, countRecords, createZone, fillParameters, fillZone, runInstances, seeder, spokeSeeder, type Seeder } from './lib/aws.js';
 import type { Moto } from './lib/moto-server.js';
 import { median, round } from './cold-start.js';
 
@@ -361,4 +361,95 @@ export async function throttledBurst(
     converged: ok,
     goalMet: ok && dlq === 0,
   };
+}
+
+// ------------------------------------------------------------------------------ a hub's burst
+
+/** Calls one SQS batch made, per spoke (account and region) and per zone. */
+export interface HubBatchCalls {
+  /** `<account> <region>` → `service:action` → calls: EC2 and SSM, made in the spoke with its role. */
+  perSpoke: Record<string, Record<string, number>>;
+  /** The hub's own STS calls: one AssumeRole per spoke role, until the credentials near expiry. */
+  assumeRole: number;
+  /** Zone id → ChangeResourceRecordSets calls. */
+  changesPerZone: Record<string, number>;
+  total: number;
+  failed: number;
+}
+
+export interface HubBurstResult {
+  instancesPerSpoke: number;
+  spokes: string[];
+  /** The first batch (the hub assumes each spoke role once), then the same batch again (warm: credentials cached, nothing to write). */
+  first: HubBatchCalls;
+  again: HubBatchCalls;
+  converged: boolean;
+  goalMet: boolean;
+}
+
+/**
+ * A hub's batch that spans two accounts: `instancesPerSpoke` instances start in account
+ * 111111111111 (us-east-1) and as many in 222222222222 (eu-west-1); their events arrive in
+ * one SQS batch at the hub (123456789012), which assumes each spoke's role, reads and writes
+ * parameters there, and writes both zones itself. Calls are told apart by the region of
+ * their SigV4 scope (one region per spoke here).
+ */
+export async function hubBurst(moto: Moto, bundle: string, { instancesPerSpoke }: { instancesPerSpoke: number }): Promise<HubBurstResult> {
+  const d = await deploy(moto);
+  const spokes = [
+    { account: '111111111111', region: 'us-east-1' },
+    { account: '222222222222', region: 'eu-west-1' },
+  ];
+  const seeders = await Promise.all(spokes.map((sp) => spokeSeeder(moto.endpoint, sp.account, sp.region)));
+  const ids = await Promise.all(seeders.map((s, i) => runInstances(s, instancesPerSpoke, `h${i}-`)));
+  const proxy = await startProxy({ target: moto.endpoint });
+  process.env.EC2IP_PUT_PARAMETER_RATE = '1000';
+  const calls = (log: readonly ProxyRequest[], failed: number): HubBatchCalls => {
+    const perSpoke: Record<string, Record<string, number>> = {};
+    for (const r of log) {
+      if (r.service === 'route53' || r.service === 'sts') continue;
+      const spoke = spokes.find((sp) => sp.region === r.region);
+      const key = spoke ? `${spoke.account} ${spoke.region}` : `? ${r.region ?? '?'}`;
+      const entry = (perSpoke[key] ??= {});
+      entry[`${r.service}:${r.action}`] = (entry[`${r.service}:${r.action}`] ?? 0) + 1;
+    }
+    return { perSpoke, assumeRole: log.filter((r) => r.action === 'AssumeRole').length, changesPerZone: batchCalls(log, 0, 0).changesPerZone, total: log.length, failed };
+  };
+  let first: HubBatchCalls;
+  let again: HubBatchCalls;
+  let ok = false;
+  try {
+    const handler = await loadHandler(bundle, {
+      ...lambdaEnv(d, proxy),
+      SPOKE_ROLE_NAME: 'ec2ip-spoke',
+      SPOKE_EXTERNAL_ID: 'bench-external-id',
+      SPOKES: spokes.map((sp) => `${sp.account}:${sp.region}`).join(','),
+    });
+    // Interleaved, as a shared queue delivers them.
+    const events = ids[0]?.flatMap((id, i) => [stateChangeEvent(id, 'running', { account: '111111111111', region: 'us-east-1' }), stateChangeEvent(ids[1]?.[i] as string, 'running', { account: '222222222222', region: 'eu-west-1' })]) ?? [];
+    let from = proxy.requests.length;
+    let out = await handler(sqsEvent(events));
+    first = calls(proxy.requests.slice(from), failures(out).length);
+    const [pub, priv] = await Promise.all([countRecords(d.s, d.publicZone), countRecords(d.s, d.privateZone)]);
+    const params = await Promise.all(seeders.map((s) => countParameters(s, '/ec2ip')));
+    ok = pub === 2 + 4 * instancesPerSpoke && priv === 2 + 4 * instancesPerSpoke && params.every((p) => p.size === 3 * instancesPerSpoke);
+    from = proxy.requests.length;
+    out = await handler(sqsEvent(events));
+    again = calls(proxy.requests.slice(from), failures(out).length);
+  } finally {
+    await proxy.stop();
+    delete process.env.EC2IP_PUT_PARAMETER_RATE;
+    for (const k of ['SPOKE_ROLE_NAME', 'SPOKE_EXTERNAL_ID', 'SPOKES']) delete process.env[k];
+  }
+  const oneBatchPerZone = (c: HubBatchCalls) => Object.values(c.changesPerZone).every((n) => n <= 1);
+  const goalMet =
+    ok &&
+    first.failed === 0 &&
+    oneBatchPerZone(first) &&
+    first.assumeRole === spokes.length &&
+    again.assumeRole === 0 &&
+    Object.values(first.perSpoke).every((c) => (c['ec2:DescribeInstances'] ?? 0) <= 1) &&
+    Object.values(again.perSpoke).every((c) => !c['ssm:PutParameter']) &&
+    Object.keys(again.changesPerZone).length === 0;
+  return { instancesPerSpoke, spokes: spokes.map((sp) => `${sp.account} ${sp.region}`), first, again, converged: ok, goalMet };
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTagsCommand, DescribeImagesCommand, DescribeVpcsCommand, EC2Client, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client, type Change } from '@aws-sdk/client-route-53';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 
 export const REGION = 'us-east-1';
 
@@ -14,6 +15,14 @@ export interface Seeder {
 
 export function seeder(endpoint: string): Seeder {
   const config = { endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 };
+  return { ec2: new EC2Client(config), route53: new Route53Client(config), ssm: new SSMClient(config) };
+}
+
+/** A seeder acting in a member account and region, through an AssumeRole into it (moto gives the credentials that account). */
+export async function spokeSeeder(endpoint: string, account: string, region: string): Promise<Seeder> {
+  const sts = new STSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const c = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/bench-admin`, RoleSessionName: 'bench' }))).Credentials;
+  const config = { endpoint, region, credentials: { accessKeyId: c?.AccessKeyId ?? '', secretAccessKey: c?.SecretAccessKey ?? '', sessionToken: c?.SessionToken ?? '' }, maxAttempts: 1 };
   return { ec2: new EC2Client(config), route53: new Route53Client(config), ssm: new SSMClient(config) };
 }
 

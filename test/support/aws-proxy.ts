@@ -89,6 +89,8 @@ export interface ProxyRequest {
   /** 1, 2, … in arrival order. */
   seq: number;
   service: Service;
+  /** The region of the SigV4 credential scope: whose account and region a hub's call is for. */
+  region?: string;
   action: string;
   method: string;
   path: string;
@@ -144,9 +146,11 @@ export async function startProxy(options: ProxyOptions): Promise<AwsProxy> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const service = serviceOf(req.headers.authorization);
+    const region = regionOf(req.headers.authorization);
     const entry: ProxyRequest = {
       seq: requests.length + 1,
       service,
+      ...(region ? { region } : {}),
       action: actionOf(service, req, body),
       method: req.method ?? 'GET',
       path: req.url ?? '/',
@@ -318,6 +322,11 @@ const ROUTE53_PATHS: [string, RegExp, string][] = [
   ['POST', /\/hostedzone\/?$/, 'CreateHostedZone'],
   ['GET', /\/change\/[^/]+\/?$/, 'GetChange'],
 ];
+
+/** The region of a SigV4-signed request: the credential scope's second part. */
+export function regionOf(authorization: string | undefined): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/[^/]+\/aws4_request/.exec(authorization ?? '')?.[1];
+}
 
 /** The API action of a request, from X-Amz-Target, the Action form parameter or (Route 53) the path. */
 export function actionOf(service: Service, req: Pick<IncomingMessage, 'headers' | 'method' | 'url'>, body: Buffer | string): string {
