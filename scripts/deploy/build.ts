@@ -59,7 +59,7 @@ export function layout(root: string): Layout {
  * The names of the files a single-file executable carries as SEA assets
  * (scripts/package/build-exe.mjs embeds them), relative to the package root.
  */
-export const SEA_ASSETS = ['infra/template.yaml', 'dist/sync/index.mjs', 'dist/sync/index.mjs.map'] as const;
+export const SEA_ASSETS = ['infra/template.yaml', 'infra/hub.yaml', 'infra/spoke.yaml', 'dist/sync/index.mjs', 'dist/sync/index.mjs.map'] as const;
 
 type Sea = { isSea(): boolean; getAsset(key: string): ArrayBuffer };
 

@@ -25,7 +25,7 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const EXE_DIR = join(ROOT, 'dist', 'exe');
 
 /** SEA asset key → file in the checkout; the keys are the ones scripts/deploy/build.ts reads. */
-const ASSETS = ['infra/template.yaml', 'dist/sync/index.mjs', 'dist/sync/index.mjs.map'];
+const ASSETS = ['infra/template.yaml', 'infra/hub.yaml', 'infra/spoke.yaml', 'dist/sync/index.mjs', 'dist/sync/index.mjs.map'];
 
 /**
  * The Node that writes the blob: the executables' own version, since the blob's format is
@@ -76,7 +76,7 @@ export async function buildExecutables({ out = EXE_DIR, platforms, log = () => {
   const work = mkdtempSync(join(tmpdir(), 'ec2ip-sea-'));
   try {
     const blob = await buildBlob(work);
-    log(`SEA blob: ${(blob.length / 1024).toFixed(0)} KB (the CLI, infra/template.yaml, dist/sync/), for Node ${EXE_NODE_VERSION}`);
+    log(`SEA blob: ${(blob.length / 1024).toFixed(0)} KB (the CLI, infra/*.yaml, dist/sync/), for Node ${EXE_NODE_VERSION}`);
     mkdirSync(out, { recursive: true });
     /** @type {Built[]} */
     const built = [];

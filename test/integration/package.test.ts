@@ -25,6 +25,8 @@ const EXPECTED_FILES = [
   'dist/cli.mjs',
   'dist/sync/index.mjs',
   'dist/sync/index.mjs.map',
+  'infra/hub.yaml',
+  'infra/spoke.yaml',
   'infra/template.yaml',
   'package.json',
   'scripts/moto-server.py',
