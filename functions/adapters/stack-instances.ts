@@ -10,6 +10,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
+import { StackSetQueryError } from '../core/errors.js';
 import type { Spoke } from '../core/types.js';
 
 /** Where and as whom to call CloudFormation. */
@@ -18,17 +19,6 @@ export interface QueryTarget {
   credentials: Provider<AwsCredentialIdentity> | AwsCredentialIdentity;
   env: Record<string, string | undefined>;
   timeoutMs?: number;
-}
-
-/** A failed ListStackInstances call: the service's code and message. */
-export class StackSetQueryError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = code || 'StackSetQueryError';
-  }
 }
 
 class Sha256 {

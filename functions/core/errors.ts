@@ -27,6 +27,18 @@ export class TransientError extends Error {
   }
 }
 
+/** A hub's ListStackInstances call failed: `name` is the service's error code. */
+export class StackSetQueryError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = code || 'StackSetQueryError';
+  }
+}
+
 /** The message of any thrown value, for a log line. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;

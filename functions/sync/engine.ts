@@ -14,7 +14,7 @@ import { applyParameters, getParameters, listParameters, type ParameterListing, 
 import { associate, describeAddresses } from '../adapters/eip.js';
 import { planAssociations, type Address, type Association } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { applyNameTemplate, checkName, nameOfOwnershipFqdn, parameterFolder, splitParameter } from '../core/names.js';
@@ -172,6 +172,7 @@ function sideFailed(deps: Deps, side: Side, error: unknown): void {
 /** Runs one sync over `scope`. Throws only when nothing could be read; write failures come back in `failed`. */
 export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}): Promise<SyncResult> {
   const { clients, config } = deps;
+  if (config.hub && !deps.hub) throw new ConfigError('the configuration is a hub\'s (SPOKE_ROLE_NAME is set) but no way into the spokes was given');
   const all = scope.kind === 'all';
   const thorough = all || (scope.kind === 'instances' && scope.thorough === true);
   const pages = thorough ? Number.POSITIVE_INFINITY : 1;

@@ -31,12 +31,17 @@ export function formatPlan(plan: Plan, prefix: string, eip: ElasticIps = { assoc
   if (plan.parameters.length > 0) {
     out.push(`SSM parameters under ${prefix}:`);
     for (const c of plan.parameters) {
-      out.push(c.action === 'delete' ? `  - delete ${c.parameter}` : `  ${c.action === 'create' ? '+' : '~'} ${c.action} ${c.parameter} = ${c.value ?? ''}`);
+      // A hub writes each spoke's parameters in that spoke's account and region.
+      const where = c.account !== undefined ? ` (account ${c.account}, ${c.region})` : '';
+      out.push(c.action === 'delete' ? `  - delete ${c.parameter}${where}` : `  ${c.action === 'create' ? '+' : '~'} ${c.action} ${c.parameter} = ${c.value ?? ''}${where}`);
     }
   }
   if (plan.refusals.length > 0 || eip.problems.length > 0) {
     out.push('Refused (nothing is written for these):');
-    for (const r of plan.refusals) out.push(`  ! ${r.name ? `${r.name} (${r.instanceId})` : r.instanceId}${r.where ? ` in ${r.where}` : ''}: ${r.reason}`);
+    for (const r of plan.refusals) {
+      const id = r.account !== undefined ? `${r.instanceId}, account ${r.account}, ${r.region}` : r.instanceId;
+      out.push(`  ! ${r.name ? `${r.name} (${id})` : id}${r.where ? ` in ${r.where}` : ''}: ${r.reason}`);
+    }
     for (const p of eip.problems) out.push(`  ! ${p.instanceId}: ${p.reason}`);
   }
   return out.map((l) => `${l}\n`).join('');
@@ -73,7 +78,7 @@ export function planJson(plan: Plan, ctx: Context, eip: ElasticIps = { associati
         changes: g.changes.map((c) => ({ action: c.action, type: c.record.type, name: trimDot(c.record.name), ttl: c.record.ttl ?? null, values: c.record.values })),
       })),
     })),
-    parameters: plan.parameters.map((c) => ({ action: c.action, parameter: c.parameter, value: c.value ?? null, name: c.name, instanceIds: c.instanceIds })),
+    parameters: plan.parameters.map((c) => ({ action: c.action, parameter: c.parameter, value: c.value ?? null, name: c.name, instanceIds: c.instanceIds, ...(c.account !== undefined ? { account: c.account, region: c.region } : {}) })),
     refusals: plan.refusals,
     elasticIps: eip,
   };

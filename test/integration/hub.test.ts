@@ -97,6 +97,21 @@ describe('hub and spokes on moto', () => {
       ]);
     });
 
+    it('plans and reconciles every spoke from the CLI with the hub\'s settings (as the hub\'s role)', async () => {
+      const a = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
+      const b = await runSpokeInstance(at(B_WEST), { 'ec2ip:name': 'db' });
+      const env = hubEnv(zone, SPOKES);
+      const plan = await cli(['plan'], env);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(`+ create /ec2ip/web/instance-id = ${a} (account ${ACCOUNT_A}, us-east-1)`);
+      expect(plan.stdout).toContain(`+ CREATE TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`);
+      expect(await records(zone)).toEqual([]);
+      const run = await cli(['reconcile'], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect((await records(zone)).filter((r) => r.startsWith('TXT'))).toEqual([`TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`, `TXT _ec2ip.web.example.com ${hubOwnership(a, A_EAST)}`]);
+      expect(await spokeParameters(at(B_WEST))).toMatchObject({ '/ec2ip/db/instance-id': b });
+    });
+
     it('gives a name wanted in two accounts to the earlier launch and names both accounts in the refusal', async () => {
       const first = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
       const second = await runSpokeInstance(at(B_EAST), { 'ec2ip:name': 'web' });
