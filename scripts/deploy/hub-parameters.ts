@@ -17,6 +17,7 @@ export const HUB_OPTIONS = {
   'member-accounts': { type: 'string' },
 } as const;
 
+/** The parsed values of HUB_OPTIONS. */
 export type HubValues = { [K in keyof typeof HUB_OPTIONS]?: (typeof HUB_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** Hub template parameter → the flag that sets it, for messages. */
