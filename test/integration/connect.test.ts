@@ -13,6 +13,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { unixName } from '../../scripts/cli/putty-sessions.js';
 import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js';
 import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
+import { cleanEnv } from '../support/installed.js';
 import { putParameter, runInstance, useMoto } from '../support/moto.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
 import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
@@ -87,18 +88,7 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
 
   /** The built CLI as a user runs it, against moto through the proxy, with a home of its own. */
   const ec2ip = (args: string[], home = join(dir, 'home')) =>
-    runBuilt(args, {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      AWS_ENDPOINT_URL: proxy.url,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
+    runBuilt(args, cleanEnv({ HOME: home, AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }));
 
   const instance = async (address: string, keys = [join(dir, 'host_ed25519'), join(dir, 'host_ecdsa'), join(dir, 'host_rsa')]) => {
     const server = await startSshd({ dir, address, port, hostKeys: keys, authorizedKeys: join(dir, 'authorized_keys') });
