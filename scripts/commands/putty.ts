@@ -111,7 +111,12 @@ export async function putty(args: string[], io: Io): Promise<number> {
   if (bad.length > 0) throw new UsageError(`PuTTY cannot hold these sessions (shorten --session-prefix or the ec2ip:name tag): ${bad.join('; ')}`);
   const keys = values['skip-host-keys'] ? new Map<string, HostKey[]>() : await consoleKeysOf(ctx, targets, io);
 
-  if (key.convert) await convertKey(key.convert.from, key.convert.to, io);
+  if (key.convert) {
+    await convertKey(key.convert.from, key.convert.to, io);
+    if (windowsTarget && !key.sessionPath) {
+      io.stderr(`the sessions name no key file: copy ${key.convert.to} to the Windows PC and re-run with --key <its path there> (e.g. C:\\Users\\you\\.ssh\\${basename(key.convert.to)})\n`);
+    }
+  }
   const options = { replace: values.replace ?? false, io };
   const changedKept =
     format === 'reg'

@@ -171,6 +171,9 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     const puttyDir = join(home, 'imported');
     regToPuttyDir(reg, puttyDir, (name) => unixName(decodeURIComponent(name)));
     await requireConverted();
+    const forWindows = await ec2ip(['putty', '--format', 'reg', '--convert-key', userKey, '--skip-host-keys'], home);
+    expect(forWindows.code, forWindows.stderr).toBe(0);
+    expect(forWindows.stderr).toContain(`copy ${join(dir, 'work.ppk')} to the Windows PC and re-run with --key <its path there>`);
     await instance(BEFORE);
     expect((await plink(puttyDir, home, ['-i', join(dir, 'work.ppk')])).code).toBe(0);
     await stopAll();
