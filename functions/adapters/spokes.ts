@@ -9,6 +9,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorMessage, SpokeUnreachableError } from '../core/errors.js';
 import { spokeKey } from '../core/ownership.js';
 import type { HubConfig, Spoke } from '../core/types.js';
+import { field, queryApi } from './aws-query.js';
 import { clientConfig } from './clients.js';
 
 /** The clients a hub uses inside one spoke. */
@@ -16,6 +17,9 @@ export interface SpokeClients {
   ec2: EC2Client;
   ssm: SSMClient;
 }
+
+/** How long an account alias is reused before it is read again. */
+export const ALIAS_TTL_MS = 60 * 60 * 1000;
 
 /** Credentials are renewed this long before they expire. */
 export const CREDENTIAL_MARGIN_MS = 5 * 60 * 1000;
@@ -43,6 +47,7 @@ interface Cached {
 export class SpokeDirectory {
   private readonly clients = new Map<string, SpokeClients>();
   private readonly credentials = new Map<string, { value?: Cached; pending?: Promise<Cached> }>();
+  private readonly aliases = new Map<string, { at: number; alias: string | undefined }>();
 
   constructor(
     private readonly hub: HubConfig,
@@ -85,6 +90,31 @@ export class SpokeDirectory {
       },
     );
     return slot.pending;
+  }
+
+  /**
+   * The account's IAM account alias (`iam:ListAccountAliases` as the spoke role), or undefined
+   * when it has none; read once per account and hour. Only a NAME_TEMPLATE with
+   * `{account-alias}` asks for it.
+   */
+  async accountAlias(spoke: Spoke): Promise<string | undefined> {
+    const cached = this.aliases.get(spoke.account);
+    if (cached && this.now() - cached.at < ALIAS_TTL_MS) return cached.alias;
+    const home = this.hub.partition === 'aws-cn' ? 'cn-north-1' : this.hub.partition === 'aws-us-gov' ? 'us-gov-west-1' : 'us-east-1';
+    const answer = await queryApi(
+      { service: 'iam', region: home, credentials: () => this.credentialsFor(spoke), env: this.env, timeoutMs: Number(this.env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000) },
+      { Action: 'ListAccountAliases', Version: '2010-05-08' },
+    ).catch((error: unknown) => {
+      if (error instanceof SpokeUnreachableError) throw error;
+      return { ok: false, status: 0, xml: `<Code>${errorMessage(error)}</Code>` };
+    });
+    if (!answer.ok) {
+      const reason = `${field(answer.xml, 'Code') ?? `HTTP ${answer.status}`}${field(answer.xml, 'Message') ? `: ${field(answer.xml, 'Message')}` : ''}`;
+      throw new SpokeUnreachableError(`cannot read the account alias of account ${spoke.account} (iam:ListAccountAliases, which NAME_TEMPLATE's {account-alias} needs): ${reason}`, spoke.account, spoke.region);
+    }
+    const alias = /<AccountAliases>\s*<member>([^<]+)<\/member>/.exec(answer.xml)?.[1];
+    this.aliases.set(spoke.account, { at: this.now(), alias });
+    return alias;
   }
 
   private async assume(spoke: Spoke): Promise<Cached> {

@@ -80,14 +80,39 @@ export function ipv6(value: string | null | undefined): string | undefined {
 }
 
 /** The placeholders a hub's NAME_TEMPLATE may use. */
-export const TEMPLATE_FIELDS = ['name', 'account', 'region'] as const;
+export const TEMPLATE_FIELDS = ['name', 'account', 'account-alias', 'region'] as const;
+
+/** Where an instance lives, for a name template. */
+export interface TemplatePlace {
+  account?: string | undefined;
+  accountAlias?: string | undefined;
+  region?: string | undefined;
+}
 
 /**
  * The record name of an instance under a hub's name template: `{name}` is the checked
- * `ec2ip:name`, `{account}` and `{region}` where the instance lives. `{name}` alone is the name.
+ * `ec2ip:name`, `{account}`, `{account-alias}` (its IAM account alias) and `{region}` where the
+ * instance lives. `{name}` alone is the name.
  */
-export function applyNameTemplate(template: string, name: string, where: { account?: string | undefined; region?: string | undefined }): string {
-  return template.replace(/\{(name|account|region)\}/g, (_, field: string) => (field === 'name' ? name : field === 'account' ? (where.account ?? '') : (where.region ?? '')));
+export function applyNameTemplate(template: string, name: string, where: TemplatePlace): string {
+  const values: Record<string, string> = { name, account: where.account ?? '', 'account-alias': where.accountAlias ?? '', region: where.region ?? '' };
+  return template.replace(/\{(name|account-alias|account|region)\}/g, (_, field: string) => values[field] ?? '');
+}
+
+/** True when the template needs each spoke account's IAM alias. */
+export function usesAccountAlias(template: string | undefined): boolean {
+  return template?.includes('{account-alias}') ?? false;
+}
+
+/** The record name under the template, checked; an account without the alias the template needs is refused by name. */
+export function checkTemplateName(template: string, name: string, where: TemplatePlace, zoneNames: readonly string[]): NameCheck {
+  if (usesAccountAlias(template) && !where.accountAlias) {
+    return {
+      ok: false,
+      reason: `NAME_TEMPLATE "${template}" needs an IAM account alias, and account ${where.account ?? '(unknown)'} has none: set one there (aws iam create-account-alias --account-alias NAME) or use {account}`,
+    };
+  }
+  return checkName(applyNameTemplate(template, name, where), zoneNames);
 }
 
 /**
@@ -99,8 +124,8 @@ export function templateProblem(template: string): string | undefined {
   const unknown = fields.find((f) => !(TEMPLATE_FIELDS as readonly string[]).includes(f));
   if (unknown !== undefined) return `it uses {${unknown}}; the placeholders are ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(', ')}`;
   if (fields.filter((f) => f === 'name').length !== 1) return 'it must contain {name} exactly once';
-  const sample = applyNameTemplate(template, 'web', { account: '111111111111', region: 'us-east-1' });
+  const sample = applyNameTemplate(template, 'web', { account: '111111111111', accountAlias: 'acme-prod', region: 'us-east-1' });
   if (/[{}]/.test(sample)) return 'it has an unmatched brace';
   const check = checkName(sample, []);
-  return check.ok ? undefined : `it does not give a valid name (for web in 111111111111 us-east-1: ${check.reason})`;
+  return check.ok ? undefined : `it does not give a valid name (for web in 111111111111 (acme-prod) us-east-1: ${check.reason})`;
 }

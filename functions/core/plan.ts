@@ -4,7 +4,7 @@
  * here, so every rule of SPEC "Ownership" is testable as a table.
  */
 import { desired, isAlive, PARAMETER_LEAVES, type Want } from './desired.js';
-import { applyNameTemplate, checkName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
+import { checkName, checkTemplateName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
 import { firstLaunched, formatOwnership, instanceKey, ownershipKey, parseInstanceKey, parseOwnership } from './ownership.js';
 import type { Config, Instance, RecordSet, Spoke, Zone } from './types.js';
 
@@ -128,7 +128,7 @@ export function plan(input: PlanInput): Plan {
   for (const [key, instance] of known) {
     if (instance.nameTag === undefined) continue;
     let check = checkName(instance.nameTag, zoneNames);
-    if (check.ok && template) check = checkName(applyNameTemplate(template, check.name, instance), zoneNames);
+    if (check.ok && template) check = checkTemplateName(template, check.name, instance, zoneNames);
     if (check.ok) ctx.claimOf.set(key, check.name);
     else if (ctx.targetIds.has(key) && isAlive(instance.state)) {
       ctx.refusals.push({ kind: 'invalid-name', instanceId: instance.id, ...where(instance), reason: check.reason });

@@ -19,6 +19,8 @@ export interface Instance {
   networkInterfaceIds?: string[];
   /** The member account the instance lives in: set by a hub only, with `region`. */
   account?: string;
+  /** The account's IAM alias: set by a hub only, when NAME_TEMPLATE uses `{account-alias}`. */
+  accountAlias?: string;
   /** The region the instance lives in: set by a hub only, with `account`. */
   region?: string;
 }
@@ -75,7 +77,7 @@ export interface HubConfig {
   spokes?: Spoke[];
   /** The StackSet whose stack instances are the spokes (SPOKE_STACK_SET), when not listed. */
   stackSet?: string;
-  /** The record name of an instance, from `{name}`, `{account}` and `{region}` (NAME_TEMPLATE). */
+  /** The record name of an instance, from `{name}`, `{account}`, `{account-alias}` and `{region}` (NAME_TEMPLATE). */
   nameTemplate: string;
   /** The AWS partition of the role ARNs (`aws`, `aws-cn`, `aws-us-gov`), from the hub's region. */
   partition: string;

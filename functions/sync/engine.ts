@@ -17,7 +17,7 @@ import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { applyNameTemplate, checkName, nameOfOwnershipFqdn, parameterFolder, splitParameter } from '../core/names.js';
+import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias } from '../core/names.js';
 import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
 import { PARAMETER_LEAVES } from '../core/desired.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
@@ -45,6 +45,8 @@ export interface HubDeps {
   spokes(): Promise<Spoke[]>;
   /** One PutParameter pacer per spoke: SSM's throughput is per account and region. */
   pacerFor?(spoke: Spoke): PutPacer;
+  /** The spoke account's IAM alias, or undefined when it has none (for NAME_TEMPLATE's {account-alias}). */
+  accountAlias?(spoke: Spoke): Promise<string | undefined>;
 }
 
 /** Which instances a run is about: some ids (an event) or everything (the reconcile). */
@@ -129,9 +131,9 @@ function newSide(deps: Deps, spoke: Spoke | undefined, ids: string[] | undefined
   return { spoke, ec2: clients.ec2, ssm: clients.ssm, pacer, ids, described: [], listing: { parameters: new Map() }, addresses: [], names: [], eip: NO_EIP, parameters: new Map(), targets: [] };
 }
 
-/** In a hub, instances carry the account and region they live in. */
-function placed(instances: Instance[], spoke: Spoke | undefined): Instance[] {
-  return spoke ? instances.map((i) => ({ ...i, account: spoke.account, region: spoke.region })) : instances;
+/** In a hub, instances carry the account and region they live in (and the account's alias, when the template names it). */
+function placed(instances: Instance[], spoke: Spoke | undefined, accountAlias?: string): Instance[] {
+  return spoke ? instances.map((i) => ({ ...i, account: spoke.account, region: spoke.region, ...(accountAlias ? { accountAlias } : {}) })) : instances;
 }
 
 /** The sides of a run: the function's own, or the spokes the scope names (all of them for the reconcile). */
@@ -184,12 +186,13 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
     Promise.all(
       sides.map(async (side) => {
         try {
-          const [described, listing, addresses] = await Promise.all([
+          const [described, listing, addresses, alias] = await Promise.all([
             side.ids === undefined ? describeTagged(side.ec2) : side.ids.length > 0 ? describeInstances(side.ec2, side.ids) : Promise.resolve([]),
             listParameters(side.ssm, config.prefix, undefined, pages),
             config.elasticIp ? describeAddresses(side.ec2) : Promise.resolve([]),
+            side.spoke && deps.hub?.accountAlias && usesAccountAlias(config.hub?.nameTemplate) ? deps.hub.accountAlias(side.spoke) : Promise.resolve(undefined),
           ]);
-          Object.assign(side, { described: placed(described, side.spoke), listing, addresses });
+          Object.assign(side, { described: placed(described, side.spoke, alias), listing, addresses });
         } catch (error) {
           sideFailed(deps, side, error);
         }
@@ -328,7 +331,7 @@ function claimedNames(instances: readonly Instance[], zones: readonly Zone[], te
   for (const i of instances) {
     if (i.nameTag === undefined) continue;
     let check = checkName(i.nameTag, zoneNames);
-    if (check.ok && template) check = checkName(applyNameTemplate(template, check.name, i), zoneNames);
+    if (check.ok && template) check = checkTemplateName(template, check.name, i, zoneNames);
     if (check.ok) names.add(check.name);
   }
   return [...names];

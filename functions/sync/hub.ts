@@ -22,6 +22,7 @@ export function createHubDeps(config: Config, hub: HubConfig, env: Record<string
   const callAs = env.SPOKE_STACK_SET_CALL_AS === 'DELEGATED_ADMIN' ? 'DELEGATED_ADMIN' : undefined;
   return {
     clientsFor: (spoke) => directory.clientsFor(spoke),
+    accountAlias: (spoke) => directory.accountAlias(spoke),
     async spokes() {
       if (hub.spokes) return hub.spokes;
       if (!discovered || Date.now() - discovered.at > DISCOVERY_TTL_MS) {

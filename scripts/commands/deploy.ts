@@ -57,7 +57,7 @@ A hub (many accounts and regions, one DNS account; see README "Many accounts"):
   --spoke-stack-set NAME       or: the spokes are this StackSet's stack instances
   --spoke-stack-set-call-as W  SELF (default) or DELEGATED_ADMIN
   --spoke-role-name NAME       the spoke role is NAME-<region> (default ec2ip-spoke)
-  --name-template T            record names from {name}, {account}, {region} (default {name})
+  --name-template T            record names from {name}, {account}, {account-alias}, {region} (default {name})
   --organization-id o-…        the organization whose accounts may put events on the bus
   --member-accounts A,…        or: the accounts that may
 ${SPOKES_HELP}

@@ -27,6 +27,7 @@ import {
   stopSpokeInstance,
   terminateSpokeInstance,
   type Spoke,
+  setAccountAlias,
   type SpokeClients,
 } from '../support/hub.js';
 
@@ -151,6 +152,21 @@ describe('hub and spokes on moto', () => {
       expect(names).toEqual(['web.eu-west-1.example.com', 'web.us-east-1.example.com']);
       // Parameters carry the plain name, in each region's SSM.
       expect(await spokeParameters(at(A_WEST))).toMatchObject({ '/ec2ip/web/instance-id': west });
+    });
+
+    it('gives names per account with NAME_TEMPLATE={name}.{account-alias}, and refuses an account without an alias', async () => {
+      hub = await loadHandler(hubEnv(zone, SPOKES, { NAME_TEMPLATE: '{name}.{account-alias}' }));
+      await setAccountAlias(at(A_EAST), 'acme-prod');
+      const a = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
+      const b = await runSpokeInstance(at(B_EAST), { 'ec2ip:name': 'web' });
+      const { result, lines } = await captureStdout(() => hub(sqsEvent([event(a, 'running', A_EAST), event(b, 'running', B_EAST)])));
+      expect(result).toEqual({ batchItemFailures: [] });
+      const names = (await listRecords(zone)).filter((r) => r.type === 'A').map((r) => r.name);
+      expect(names).toEqual(['web.acme-prod.example.com']);
+      const refused = lines.filter((l) => l.instanceId === b && typeof l.reason === 'string');
+      expect(refused.map((l) => l.reason)).toEqual([expect.stringContaining(`account ${ACCOUNT_B} has none: set one there (aws iam create-account-alias`)]);
+      // Parameters carry the plain name, in each account.
+      expect(await spokeParameters(at(B_EAST))).toMatchObject({ '/ec2ip/web/instance-id': b });
     });
 
     it('reconciles every spoke: publishes what events missed and releases the names of terminated instances', async () => {

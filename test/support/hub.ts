@@ -9,6 +9,7 @@ import { CreateStackCommand, CloudFormationClient, DescribeStacksCommand } from 
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { queryApi } from '../../functions/adapters/aws-query.js';
 import { motoEndpoint } from './moto.js';
 
 /** The hub's account: moto's default, the one plain `test` credentials act in. */
@@ -29,6 +30,8 @@ export interface SpokeClients {
   ec2: EC2Client;
   ssm: SSMClient;
   cfn: CloudFormationClient;
+  /** The account administrator's credentials behind the clients. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 const HUB_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -46,7 +49,16 @@ export async function spokeClients({ account, region }: Spoke): Promise<SpokeCli
   if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole on moto returned no credentials');
   const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}) };
   const config = { endpoint, region, credentials };
-  return { ec2: new EC2Client(config), ssm: new SSMClient(config), cfn: new CloudFormationClient(config) };
+  return { ec2: new EC2Client(config), ssm: new SSMClient(config), cfn: new CloudFormationClient(config), credentials };
+}
+
+/** Gives the spoke's account an IAM account alias (IAM's CreateAccountAlias, as its administrator). */
+export async function setAccountAlias(clients: SpokeClients, alias: string): Promise<void> {
+  const answer = await queryApi(
+    { service: 'iam', region: 'us-east-1', credentials: clients.credentials, env: { AWS_ENDPOINT_URL: motoEndpoint() } },
+    { Action: 'CreateAccountAlias', Version: '2010-05-08', AccountAlias: alias },
+  );
+  if (!answer.ok) throw new Error(`CreateAccountAlias ${alias} failed: ${answer.xml}`);
 }
 
 /** Deploys infra/spoke.yaml in the spoke (its role and its forwarding rules), as the StackSet would. */

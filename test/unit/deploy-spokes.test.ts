@@ -144,7 +144,7 @@ describe('the hub\'s deploy settings', () => {
 
   it('validates the hub flags as the Lambda would', () => {
     expect(hubParametersFromFlags({ 'spoke-list': '111111111111:us-east-1 ,222222222222:eu-west-1', 'name-template': '{name}.{account}' }, {})).toMatchObject({ Spokes: '111111111111:us-east-1,222222222222:eu-west-1', NameTemplate: '{name}.{account}' });
-    expect(() => hubParametersFromFlags({ 'name-template': '{name}.{account-alias}' }, {})).toThrow(/--name-template/);
+    expect(() => hubParametersFromFlags({ 'name-template': '{name}.{account-name}' }, {})).toThrow(/--name-template/);
     expect(() => hubParametersFromFlags({ 'spoke-list': '1:us-east-1' }, {})).toThrow(/--spoke-list/);
     expect(() => hubParametersFromFlags({ 'organization-id': 'org-1' }, {})).toThrow(/--organization-id/);
   });

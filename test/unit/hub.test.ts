@@ -39,7 +39,7 @@ describe('hub configuration', () => {
     [{ SPOKES: '111111111111' }, /<12-digit account>:<region>/],
     [{ SPOKE_STACK_SET: '1bad' }, /SPOKE_STACK_SET="1bad"/],
     [{ NAME_TEMPLATE: '{region}' }, /NAME_TEMPLATE="\{region\}" is not usable: it must contain \{name\} exactly once/],
-    [{ NAME_TEMPLATE: '{name}.{account-alias}' }, /\{account-alias\}/],
+    [{ NAME_TEMPLATE: '{name}.{account-name}' }, /\{account-name\}/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => readConfig({ ...base, ...env })).toThrow(message);
   });

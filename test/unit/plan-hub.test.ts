@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { plan, type Plan, type PlanInput, type ZoneView } from '../../functions/core/plan.js';
 import { formatOwnership, instanceKey, parseInstanceKey, parseOwnership } from '../../functions/core/ownership.js';
-import { applyNameTemplate, templateProblem } from '../../functions/core/names.js';
+import { applyNameTemplate, checkTemplateName, templateProblem } from '../../functions/core/names.js';
 import type { Config, Instance, RecordSet } from '../../functions/core/types.js';
 
 const A = '111111111111';
@@ -207,15 +207,22 @@ describe('name templates', () => {
     ['{name}.{region}', 'web.us-east-1'],
     ['{name}.{account}', 'web.111111111111'],
     ['{name}-{account}.{region}', 'web-111111111111.us-east-1'],
+    ['{name}.{account-alias}', 'web.acme-prod'],
   ])('%s gives %s', (template, want) => {
     expect(templateProblem(template)).toBeUndefined();
-    expect(applyNameTemplate(template, 'web', { account: A, region: 'us-east-1' })).toBe(want);
+    expect(applyNameTemplate(template, 'web', { account: A, accountAlias: 'acme-prod', region: 'us-east-1' })).toBe(want);
+  });
+
+  it('refuses a name under {account-alias} for an account without an alias, saying how to set one', () => {
+    const check = checkTemplateName('{name}.{account-alias}', 'web', { account: A, region: 'us-east-1' }, ['example.com']);
+    expect(check).toEqual({ ok: false, reason: expect.stringContaining(`account ${A} has none: set one there (aws iam create-account-alias --account-alias NAME) or use {account}`) });
+    expect(checkTemplateName('{name}.{account-alias}', 'web', { account: A, accountAlias: 'acme-prod', region: 'us-east-1' }, ['example.com'])).toEqual({ ok: true, name: 'web.acme-prod' });
   });
 
   it.each([
     ['{region}', /exactly once/],
     ['{name}.{name}', /exactly once/],
-    ['{name}.{account-alias}', /\{account-alias\}/],
+    ['{name}.{account-name}', /\{account-name\}/],
     ['{name}..{region}', /label/],
     ['{name}_x', /label/],
     ['{name}.{region', /brace/],
