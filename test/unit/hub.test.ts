@@ -153,3 +153,61 @@ describe('discoverSpokes', () => {
     await expect(discoverSpokes(target(), 'ec2ip-spokes')).rejects.toThrow('ListStackInstances of StackSet ec2ip-spokes failed: StackSetNotFoundException: StackSet ec2ip-spokes not found');
   });
 });
+
+describe('SpokeDirectory.accountAlias', () => {
+  const stsMock = mockClient(STSClient);
+  const sts = new STSClient({ region: 'eu-central-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const hub: HubConfig = { roleName: 'ec2ip-spoke', externalId: 'xid-123', nameTemplate: '{name}.{account-alias}', partition: 'aws' };
+  const spoke = { account: '111111111111', region: 'eu-west-1' };
+  let server: Server;
+  let answers: { status: number; body: string }[] = [];
+  const received: string[] = [];
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        // IAM is global: the request is signed for us-east-1 with the spoke role's keys.
+        received.push(`${/Credential=SPOKEKEY\/\d{8}\/us-east-1\/iam\//.test(String(req.headers.authorization)) ? 'signed' : 'unsigned'} ${body}`);
+        const answer = answers.shift() ?? { status: 500, body: '' };
+        res.writeHead(answer.status, { 'content-type': 'text/xml' });
+        res.end(answer.body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    stsMock.reset();
+    stsMock.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'SPOKEKEY', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(now + 3600_000) } });
+    answers = [];
+    received.length = 0;
+  });
+  const directory = () => new SpokeDirectory(hub, sts, 'ec2ip-hub', { AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, () => now);
+  const aliases = (names: string[]) => `<ListAccountAliasesResponse><ListAccountAliasesResult><IsTruncated>false</IsTruncated><AccountAliases>${names.map((n) => `<member>${n}</member>`).join('')}</AccountAliases></ListAccountAliasesResult></ListAccountAliasesResponse>`;
+
+  it('reads the alias as the spoke role, once an hour per account', async () => {
+    answers = [{ status: 200, body: aliases(['acme-prod']) }, { status: 200, body: aliases(['acme-renamed']) }];
+    const dir = directory();
+    expect(await dir.accountAlias(spoke)).toBe('acme-prod');
+    expect(await dir.accountAlias({ ...spoke, region: 'us-east-1' })).toBe('acme-prod');
+    expect(received).toEqual(['signed Action=ListAccountAliases&Version=2010-05-08']);
+    now += 3600_000;
+    expect(await dir.accountAlias(spoke)).toBe('acme-renamed');
+  });
+
+  it('gives undefined for an account without an alias', async () => {
+    answers = [{ status: 200, body: aliases([]) }];
+    expect(await directory().accountAlias(spoke)).toBeUndefined();
+  });
+
+  it('makes the spoke unreachable, naming the permission, when the alias cannot be read', async () => {
+    answers = [{ status: 403, body: '<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: iam:ListAccountAliases</Message></Error></ErrorResponse>' }];
+    const error = await directory().accountAlias(spoke).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SpokeUnreachableError);
+    expect((error as Error).message).toBe(
+      "cannot read the account alias of account 111111111111 (iam:ListAccountAliases, which NAME_TEMPLATE's {account-alias} needs): AccessDenied: not authorized to perform: iam:ListAccountAliases",
+    );
+  });
+});
