@@ -115,6 +115,8 @@ describe('hub and spokes on moto', () => {
 
     it('gives a name wanted in two accounts to the earlier launch and names both accounts in the refusal', async () => {
       const first = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
+      // moto's LaunchTime has whole seconds: launched in the same second, the smaller id would win.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       const second = await runSpokeInstance(at(B_EAST), { 'ec2ip:name': 'web' });
       const { lines } = await captureStdout(() => hub(sqsEvent([event(second, 'running', B_EAST), event(first, 'running', A_EAST)])));
       const txt = (await listRecords(zone)).filter((r) => r.type === 'TXT');
