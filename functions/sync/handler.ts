@@ -7,7 +7,7 @@ import { errorMessage, TransientError } from '../core/errors.js';
 import { instanceKey, spokeKey } from '../core/ownership.js';
 import type { InstanceState } from '../core/types.js';
 import { sync, type Deps, type SyncResult } from './engine.js';
-import { eventOrigin, isSqsEvent, parseEvent, parseSqsRecord, type Origin, type Request } from './input.js';
+import { eventOrigin, isSqsEvent, parseEvent, sqsBody, type Origin, type Request } from './input.js';
 
 /** How long a running instance without a public IPv4 is given to get one. */
 export const PUBLIC_IP_GRACE_MS = 2 * 60 * 1000;
@@ -71,8 +71,9 @@ export function createHandler(deps: Deps, options: HandlerOptions = {}) {
 function readSqs(event: SQSEvent, hub: boolean): Item[] {
   return event.Records.map((record) => {
     try {
-      const request = parseSqsRecord(record);
-      return hub ? { id: record.messageId, request, origin: eventOrigin(JSON.parse(record.body)) } : { id: record.messageId, request };
+      const event = sqsBody(record);
+      const request = parseEvent(event);
+      return hub ? { id: record.messageId, request, origin: eventOrigin(event) } : { id: record.messageId, request };
     } catch (error) {
       return { id: record.messageId, malformed: errorMessage(error) };
     }

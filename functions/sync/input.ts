@@ -35,14 +35,17 @@ export function isSqsEvent(event: unknown): event is SQSEvent {
 
 /** Reads an SQS record's body as an EventBridge event. */
 export function parseSqsRecord(record: SQSRecord): Request {
+  return parseEvent(sqsBody(record));
+}
+
+/** The event an SQS message carries, parsed from its JSON body; throws MalformedEventError. */
+export function sqsBody(record: SQSRecord): unknown {
   if (typeof record.body !== 'string') throw new MalformedEventError('the SQS message has no body');
-  let event: unknown;
   try {
-    event = JSON.parse(record.body);
+    return JSON.parse(record.body);
   } catch (error) {
     throw new MalformedEventError(`the SQS message body is not JSON (${clip(record.body, 80)})`, { cause: error });
   }
-  return parseEvent(event);
 }
 
 /** Reads one EventBridge event; throws MalformedEventError naming the field at fault. */
