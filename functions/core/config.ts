@@ -104,6 +104,12 @@ export function readConfig(env: Env, overrides: ConfigOverrides = {}): Config {
  */
 function readHub(env: Env, region: string): HubConfig | undefined {
   const pick = (name: string): string | undefined => setting(env, name);
+  // Checked even in single-account mode, where it does nothing: a typo is refused, not ignored.
+  const callAsText = pick('SPOKE_STACK_SET_CALL_AS');
+  const callAs = (callAsText ?? 'SELF').toUpperCase();
+  if (callAs !== 'SELF' && callAs !== 'DELEGATED_ADMIN') {
+    throw new ConfigError(`SPOKE_STACK_SET_CALL_AS="${callAsText}" is not supported: use "SELF" (the StackSet is this account's) or "DELEGATED_ADMIN" (this account is a delegated administrator of the organization's StackSet)`);
+  }
   const roleName = pick('SPOKE_ROLE_NAME');
   if (!roleName) {
     // SPOKE_STACK_SET_CALL_AS is left out: hub.yaml always sets it (SELF by default).
@@ -121,10 +127,6 @@ function readHub(env: Env, region: string): HubConfig | undefined {
   const nameTemplate = pick('NAME_TEMPLATE') ?? '{name}';
   const problem = templateProblem(nameTemplate);
   if (problem) throw new ConfigError(`NAME_TEMPLATE="${nameTemplate}" is not usable: ${problem}`);
-  const callAs = (pick('SPOKE_STACK_SET_CALL_AS') ?? 'SELF').toUpperCase();
-  if (callAs !== 'SELF' && callAs !== 'DELEGATED_ADMIN') {
-    throw new ConfigError(`SPOKE_STACK_SET_CALL_AS="${pick('SPOKE_STACK_SET_CALL_AS')}" is not supported: use "SELF" (the StackSet is this account's) or "DELEGATED_ADMIN" (this account is a delegated administrator of the organization's StackSet)`);
-  }
   const hub: HubConfig = { roleName, externalId, nameTemplate, partition: partitionOf(region) };
   if (spokesText) hub.spokes = parseSpokes(spokesText);
   if (stackSet) hub.stackSet = stackSet;
