@@ -38,20 +38,15 @@ export interface ClientOptions {
  * environment; credentials in the environment are read directly (fromEnv), without the
  * default chain's other providers.
  */
-export function clientConfig(env: Record<string, string | undefined>, { region, profile, requestTimeoutMs }: ClientOptions) {
+export function clientConfig(env: Record<string, string | undefined>, { region, profile, requestTimeoutMs: requestTimeout }: ClientOptions) {
   return {
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),
     ...(env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: DEFAULT_MAX_ATTEMPTS }),
     ...(env.AWS_RETRY_MODE ? {} : { retryMode: 'standard' }),
-    requestHandler: requestHandlerOf(requestTimeoutMs),
+    requestHandler: { requestTimeout, connectionTimeout: Math.min(requestTimeout, 3000), throwOnRequestTimeout: true },
     ...(!profile && envCredentials(env) ? { credentials: fromEnv() } : {}),
   };
-}
-
-/** The request handler settings of a timeout: without `throwOnRequestTimeout` a timeout only logs a warning. */
-export function requestHandlerOf(requestTimeoutMs: number) {
-  return { requestTimeout: requestTimeoutMs, connectionTimeout: Math.min(requestTimeoutMs, 3000), throwOnRequestTimeout: true };
 }
 
 /** The three clients, with `clientConfig`'s settings. */

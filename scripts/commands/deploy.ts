@@ -7,8 +7,6 @@ import { relative } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { requestHandlerOf } from '../../functions/adapters/clients.js';
-import { readRuntime } from '../../functions/core/config.js';
 import { explainAwsError } from '../cli/aws-errors.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
@@ -163,11 +161,9 @@ export async function deploy(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (values['owner-id'] !== undefined) throw new UsageError('a deployed stack owns its records under its stack name: use --stack-name instead of --owner-id');
-  // A bad EC2IP_REQUEST_TIMEOUT_MS is a ConfigError: exit 2 before anything is built or sent.
-  const runtime = readRuntime(io.env);
   if (values.spokes) {
     if (values.hub) throw new UsageError('--hub and --spokes are two deploys: the hub stack in the DNS account, then the spokes StackSet');
-    return deploySpokes(values, io, runtime);
+    return deploySpokes(values, io);
   }
   const hub = values.hub ?? false;
   const hubGiven = hub ? hubParametersFromFlags(values, io.env) : {};
@@ -198,7 +194,7 @@ export async function deploy(args: string[], io: Io): Promise<number> {
   const templateName = paths.cleanup ? `the ${hub ? 'hub ' : ''}template built into this executable` : relative(io.cwd, templatePath) || templatePath;
   io.stderr(`Packaged ${pkg.files.join(' + ')}: ${(pkg.zip.length / 1024).toFixed(0)} KB zip, sha256 ${pkg.sha256.slice(0, 12)}…\n`);
 
-  const clientConfig = { ...(values.region ? { region: values.region } : {}), requestHandler: requestHandlerOf(runtime.requestTimeoutMs) };
+  const clientConfig = values.region ? { region: values.region } : {};
   const endpointSet = !!(io.env.AWS_ENDPOINT_URL || io.env.AWS_ENDPOINT_URL_S3);
   const cfn = new CloudFormationClient(clientConfig);
   // Emulators answer path-style requests; virtual-hosted names would need DNS for <bucket>.<host>.

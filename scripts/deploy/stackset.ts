@@ -20,9 +20,7 @@ import {
   type StackInstanceSummary,
   type StackSetOperationResultSummary,
 } from '@aws-sdk/client-cloudformation';
-import { requestHandlerOf } from '../../functions/adapters/clients.js';
 import { readSpokeExternalId } from '../../functions/core/config.js';
-import type { Runtime } from '../../functions/core/types.js';
 import { explainAwsError } from '../cli/aws-errors.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
@@ -273,8 +271,8 @@ export function hubOutputsOf(hub: DeployedStack): Record<string, string> {
 }
 
 /** `ec2ip deploy --spokes …`. */
-export async function deploySpokes(values: SpokesValues, io: Io, runtime: Runtime): Promise<number> {
-  const cfn = new CloudFormationClient({ ...(values.region ? { region: values.region } : {}), requestHandler: requestHandlerOf(runtime.requestTimeoutMs) });
+export async function deploySpokes(values: SpokesValues, io: Io): Promise<number> {
+  const cfn = new CloudFormationClient(values.region ? { region: values.region } : {});
   const given = values['hub-event-bus-arn'] !== undefined && values['hub-function-role-arn'] !== undefined;
   let hubOutputs: Record<string, string> = {};
   if (!given) {
