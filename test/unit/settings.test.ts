@@ -20,6 +20,8 @@ import { createLogger } from '../../functions/core/log.js';
 import { createHubDeps } from '../../functions/sync/hub.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { main } from '../../scripts/cli/main.js';
+import { hubParametersFromFlags } from '../../scripts/deploy/hub-parameters.js';
+import { planSpokes } from '../../scripts/deploy/stackset.js';
 
 const HUB = { AWS_REGION: 'eu-central-1', SPOKE_ROLE_NAME: 'ec2ip-spoke', SPOKE_EXTERNAL_ID: 'xid-123', SPOKE_STACK_SET: 'ec2ip-spokes' };
 
@@ -98,6 +100,22 @@ describe('SPOKE_STACK_SET_CALL_AS', () => {
     [{ AWS_REGION: 'us-east-1' }, 'delegated'],
   ])('refuses %j with SPOKE_STACK_SET_CALL_AS=%s, quoting it', (env, value) => {
     expect(() => readConfig({ ...env, SPOKE_STACK_SET_CALL_AS: value })).toThrow(`SPOKE_STACK_SET_CALL_AS="${value}" is not supported: use "SELF"`);
+  });
+});
+
+describe("deploy's SPOKE_EXTERNAL_ID, the default of --spoke-external-id", () => {
+  const spokes = { 'hub-event-bus-arn': 'arn:aws:events:us-east-1:123456789012:event-bus/ec2ip-spokes', 'hub-function-role-arn': 'arn:aws:iam::123456789012:role/ec2ip-hub-us-east-1', regions: 'us-east-1', accounts: '111111111111' };
+
+  it('is read through core/config.ts when the flag is not given; the flag wins', () => {
+    expect(hubParametersFromFlags({ hub: true }, { SPOKE_EXTERNAL_ID: ' xid-123 ' }).SpokeExternalId).toBe('xid-123');
+    expect(hubParametersFromFlags({ hub: true, 'spoke-external-id': 'from-flag' }, { SPOKE_EXTERNAL_ID: 'x' }).SpokeExternalId).toBe('from-flag');
+    expect(hubParametersFromFlags({ hub: true }, { SPOKE_EXTERNAL_ID: '' }).SpokeExternalId).toBeUndefined();
+    expect(planSpokes(spokes, { SPOKE_EXTERNAL_ID: 'xid-123' }).parameters).toContainEqual({ ParameterKey: 'ExternalId', ParameterValue: 'xid-123' });
+  });
+
+  it('is refused by name when it is not usable', () => {
+    expect(() => hubParametersFromFlags({ hub: true }, { SPOKE_EXTERNAL_ID: 'x' })).toThrow(/^SPOKE_EXTERNAL_ID="x" is not usable: /);
+    expect(() => planSpokes(spokes, { SPOKE_EXTERNAL_ID: 'a b' })).toThrow(/^SPOKE_EXTERNAL_ID="a b" is not usable: /);
   });
 });
 
