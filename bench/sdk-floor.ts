@@ -9,8 +9,9 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig } from '../functions/adapters/clients.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../functions/core/config.js';
 
-const config = clientConfig();
+const config = clientConfig(process.env, { requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS });
 const ec2 = new EC2Client(config);
 const route53 = new Route53Client(config);
 const ssm = new SSMClient(config);

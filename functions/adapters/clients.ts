@@ -21,8 +21,10 @@ export function envCredentials(env: Record<string, string | undefined>): boolean
   return Boolean(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && !env.AWS_PROFILE);
 }
 
-/** Where the clients point and whose credentials they use; the rest comes from the environment. */
+/** Where the clients point, whose credentials they use and how long a request may take; the rest comes from the environment. */
 export interface ClientOptions {
+  /** Per-request timeout (EC2IP_REQUEST_TIMEOUT_MS, read by readRuntime in core/config.ts). */
+  requestTimeoutMs: number;
   region?: string | undefined;
   /** A named profile (the CLI's --profile); it wins over credentials in the environment. */
   profile?: string | undefined;
@@ -36,8 +38,7 @@ export interface ClientOptions {
  * environment; credentials in the environment are read directly (fromEnv), without the
  * default chain's other providers.
  */
-export function clientConfig(env: Record<string, string | undefined> = process.env, { region, profile }: ClientOptions = {}) {
-  const requestTimeout = Number(env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000);
+export function clientConfig(env: Record<string, string | undefined>, { region, profile, requestTimeoutMs: requestTimeout }: ClientOptions) {
   return {
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),
@@ -49,7 +50,7 @@ export function clientConfig(env: Record<string, string | undefined> = process.e
 }
 
 /** The three clients, with `clientConfig`'s settings. */
-export function createClients(env: Record<string, string | undefined> = process.env, options: ClientOptions = {}): Clients {
+export function createClients(env: Record<string, string | undefined>, options: ClientOptions): Clients {
   const common = clientConfig(env, options);
   return {
     ec2: new EC2Client(common),

@@ -12,6 +12,12 @@ import type { HubConfig, Spoke } from '../core/types.js';
 import { field, queryApi } from './aws-query.js';
 import { clientConfig } from './clients.js';
 
+/** What the hub's own calls are made with: the SDK's standard environment and the request timeout (EC2IP_REQUEST_TIMEOUT_MS). */
+export interface AwsAccess {
+  env: Record<string, string | undefined>;
+  requestTimeoutMs: number;
+}
+
 /** The clients a hub uses inside one spoke. */
 export interface SpokeClients {
   ec2: EC2Client;
@@ -53,7 +59,7 @@ export class SpokeDirectory {
     private readonly hub: HubConfig,
     private readonly sts: STSClient,
     private readonly sessionName: string,
-    private readonly env: Record<string, string | undefined> = process.env,
+    private readonly aws: AwsAccess,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -62,7 +68,7 @@ export class SpokeDirectory {
     const key = spokeKey(spoke);
     let set = this.clients.get(key);
     if (!set) {
-      const { credentials: _ignored, ...common } = clientConfig(this.env, { region: spoke.region });
+      const { credentials: _ignored, ...common } = clientConfig(this.aws.env, { region: spoke.region, requestTimeoutMs: this.aws.requestTimeoutMs });
       const credentials = () => this.credentialsFor(spoke);
       set = { ec2: new EC2Client({ ...common, credentials }), ssm: new SSMClient({ ...common, credentials }) };
       this.clients.set(key, set);
@@ -102,7 +108,7 @@ export class SpokeDirectory {
     if (cached && this.now() - cached.at < ALIAS_TTL_MS) return cached.alias;
     const home = this.hub.partition === 'aws-cn' ? 'cn-north-1' : this.hub.partition === 'aws-us-gov' ? 'us-gov-west-1' : 'us-east-1';
     const answer = await queryApi(
-      { service: 'iam', region: home, credentials: () => this.credentialsFor(spoke), env: this.env, timeoutMs: Number(this.env.EC2IP_REQUEST_TIMEOUT_MS ?? 5000) },
+      { service: 'iam', region: home, credentials: () => this.credentialsFor(spoke), env: this.aws.env, timeoutMs: this.aws.requestTimeoutMs },
       { Action: 'ListAccountAliases', Version: '2010-05-08' },
     ).catch((error: unknown) => {
       if (error instanceof SpokeUnreachableError) throw error;
@@ -131,8 +137,8 @@ export class SpokeDirectory {
 }
 
 /** The STS client of a hub, in its own region. */
-export function createStsClient(env: Record<string, string | undefined>, region: string): STSClient {
-  return new STSClient(clientConfig(env, { region }));
+export function createStsClient(aws: AwsAccess, region: string): STSClient {
+  return new STSClient(clientConfig(aws.env, { region, requestTimeoutMs: aws.requestTimeoutMs }));
 }
 
 /** A role session name from the owner id: at most 64 of the allowed characters. */

@@ -1,6 +1,6 @@
 import { ConfigError } from './errors.js';
 import { templateProblem } from './names.js';
-import type { Config, HubConfig, Spoke, ZoneKind } from './types.js';
+import type { Config, HubConfig, LogLevel, Runtime, Spoke, ZoneKind } from './types.js';
 
 const ZONE_ID = /^(?:\/hostedzone\/)?([A-Z0-9]{1,32})$/;
 const PREFIX = /^(\/[a-zA-Z0-9_.-]+)+$/;
@@ -10,6 +10,19 @@ const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const STACK_SET = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** The defaults of the settings that are not in Config (README "Configuration"). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** SSM's standard throughput: about 3 PutParameter calls per second per account. */
+export const DEFAULT_PUT_PARAMETER_RATE = 3;
+
+type Env = Record<string, string | undefined>;
+
+/** A variable's value, trimmed; an empty one counts as unset. */
+function setting(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
 
 /** Overrides from the CLI's flags; they win over the environment. */
 export interface ConfigOverrides {
@@ -27,7 +40,7 @@ export interface ConfigOverrides {
  * Reads and validates the configuration (SPEC "Configuration"). Throws a ConfigError that
  * names the variable and says what a valid value looks like.
  */
-export function readConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): Config {
+export function readConfig(env: Env, overrides: ConfigOverrides = {}): Config {
   const pick = (flag: string | undefined, name: string): string | undefined => {
     const value = flag ?? env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
@@ -76,7 +89,7 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
   }
 
   const config: Config = { region, prefix, ttl, ownerId, onStop };
-  const hub = readHub(pick, region);
+  const hub = readHub(env, region);
   if (hub) config.hub = hub;
   if (eipText === 'true') config.elasticIp = true;
   if (hostedZoneId) config.hostedZoneId = hostedZoneId;
@@ -89,29 +102,88 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
  * SPOKES (`<account>:<region>`, comma- or space-separated) or found from the stack instances
  * of SPOKE_STACK_SET; SPOKE_EXTERNAL_ID is required; NAME_TEMPLATE shapes the record names.
  */
-function readHub(pick: (flag: string | undefined, name: string) => string | undefined, region: string): HubConfig | undefined {
-  const roleName = pick(undefined, 'SPOKE_ROLE_NAME');
+function readHub(env: Env, region: string): HubConfig | undefined {
+  const pick = (name: string): string | undefined => setting(env, name);
+  // Checked even in single-account mode, where it does nothing: a typo is refused, not ignored.
+  const callAsText = pick('SPOKE_STACK_SET_CALL_AS');
+  const callAs = (callAsText ?? 'SELF').toUpperCase();
+  if (callAs !== 'SELF' && callAs !== 'DELEGATED_ADMIN') {
+    throw new ConfigError(`SPOKE_STACK_SET_CALL_AS="${callAsText}" is not supported: use "SELF" (the StackSet is this account's) or "DELEGATED_ADMIN" (this account is a delegated administrator of the organization's StackSet)`);
+  }
+  const roleName = pick('SPOKE_ROLE_NAME');
   if (!roleName) {
-    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE'].find((name) => pick(undefined, name) !== undefined);
+    // SPOKE_STACK_SET_CALL_AS is left out: hub.yaml always sets it (SELF by default).
+    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE'].find((name) => pick(name) !== undefined);
     if (stray) throw new ConfigError(`${stray} is set but SPOKE_ROLE_NAME is not: the hub settings need the name of the role to assume in each spoke (or unset ${stray} for single-account mode)`);
     return undefined;
   }
   if (!ROLE_NAME.test(roleName)) throw new ConfigError(`SPOKE_ROLE_NAME="${roleName}" is not a role name: use 1-64 of A-Z a-z 0-9 + = , . @ _ -`);
-  const externalId = pick(undefined, 'SPOKE_EXTERNAL_ID');
-  if (!externalId || !EXTERNAL_ID.test(externalId)) {
-    throw new ConfigError(`SPOKE_EXTERNAL_ID=${externalId === undefined ? ' is not set' : `"${externalId}" is not usable`}: a hub needs the external id its spoke roles demand, 2-1224 of A-Z a-z 0-9 + = , . @ : / _ -`);
-  }
-  const spokesText = pick(undefined, 'SPOKES');
-  const stackSet = pick(undefined, 'SPOKE_STACK_SET');
+  const externalId = readSpokeExternalId(env);
+  if (!externalId) throw new ConfigError(`SPOKE_EXTERNAL_ID= is not set: ${EXTERNAL_ID_RULE}`);
+  const spokesText = pick('SPOKES');
+  const stackSet = pick('SPOKE_STACK_SET');
   if (!spokesText && !stackSet) throw new ConfigError('SPOKES and SPOKE_STACK_SET are both unset: list the spokes as SPOKES="111111111111:us-east-1,222222222222:eu-west-1", or name the StackSet whose stack instances are the spokes');
   if (stackSet && !STACK_SET.test(stackSet)) throw new ConfigError(`SPOKE_STACK_SET="${stackSet}" is not a StackSet name: a letter, then up to 127 of A-Z a-z 0-9 -`);
-  const nameTemplate = pick(undefined, 'NAME_TEMPLATE') ?? '{name}';
+  const nameTemplate = pick('NAME_TEMPLATE') ?? '{name}';
   const problem = templateProblem(nameTemplate);
   if (problem) throw new ConfigError(`NAME_TEMPLATE="${nameTemplate}" is not usable: ${problem}`);
   const hub: HubConfig = { roleName, externalId, nameTemplate, partition: partitionOf(region) };
   if (spokesText) hub.spokes = parseSpokes(spokesText);
   if (stackSet) hub.stackSet = stackSet;
+  if (callAs === 'DELEGATED_ADMIN') hub.callAs = callAs;
   return hub;
+}
+
+const EXTERNAL_ID_RULE = 'a hub needs the external id its spoke roles demand, 2-1224 of A-Z a-z 0-9 + = , . @ : / _ -';
+
+/** SPOKE_EXTERNAL_ID, validated; undefined when unset. The hub's settings and `ec2ip deploy` (its default for --spoke-external-id) read it. */
+export function readSpokeExternalId(env: Env): string | undefined {
+  const externalId = setting(env, 'SPOKE_EXTERNAL_ID');
+  if (externalId !== undefined && !EXTERNAL_ID.test(externalId)) throw new ConfigError(`SPOKE_EXTERNAL_ID="${externalId}" is not usable: ${EXTERNAL_ID_RULE}`);
+  return externalId;
+}
+
+/**
+ * How the process talks to AWS (README "Configuration"), for the Lambda and the CLI alike.
+ * Throws a ConfigError that names the variable, quotes the value and says what a valid one is.
+ */
+export function readRuntime(env: Env): Runtime {
+  const timeoutText = setting(env, 'EC2IP_REQUEST_TIMEOUT_MS');
+  const requestTimeoutMs = timeoutText === undefined ? DEFAULT_REQUEST_TIMEOUT_MS : Number(timeoutText);
+  // setTimeout's limit; 0 would be no timeout at all, the very thing the setting prevents.
+  if (timeoutText !== undefined && (!/^\d+$/.test(timeoutText) || requestTimeoutMs < 1 || requestTimeoutMs > 2147483647)) {
+    throw new ConfigError(`EC2IP_REQUEST_TIMEOUT_MS="${timeoutText}" is not a timeout: give a whole number of milliseconds from 1, e.g. ${DEFAULT_REQUEST_TIMEOUT_MS}`);
+  }
+  const rateText = setting(env, 'EC2IP_PUT_PARAMETER_RATE');
+  const putParameterRate = rateText === undefined ? DEFAULT_PUT_PARAMETER_RATE : Number(rateText);
+  if (rateText !== undefined && (!/^\d+(\.\d+)?$/.test(rateText) || !Number.isFinite(putParameterRate) || putParameterRate <= 0)) {
+    throw new ConfigError(
+      `EC2IP_PUT_PARAMETER_RATE="${rateText}" is not a rate: give PutParameter calls per second, a number above 0 such as ${DEFAULT_PUT_PARAMETER_RATE} or 1.5 (more with SSM's higher throughput setting)`,
+    );
+  }
+  return { requestTimeoutMs, putParameterRate };
+}
+
+/** Lambda's advanced logging controls have six levels; the logger has four. */
+const LAMBDA_LEVELS: Record<string, LogLevel> = { TRACE: 'DEBUG', DEBUG: 'DEBUG', INFO: 'INFO', WARN: 'WARN', ERROR: 'ERROR', FATAL: 'ERROR' };
+
+/**
+ * The function's log level: LOG_LEVEL, else the level Lambda's logging configuration sets
+ * (AWS_LAMBDA_LOG_LEVEL), else INFO. The CLI does not read it: LOG_LEVEL is a common name
+ * in a shell, and the CLI has --verbose.
+ */
+export function readLogLevel(env: Env): LogLevel {
+  const given = setting(env, 'LOG_LEVEL');
+  if (given !== undefined) {
+    const level = given.toUpperCase();
+    if (level === 'DEBUG' || level === 'INFO' || level === 'WARN' || level === 'ERROR') return level;
+    throw new ConfigError(`LOG_LEVEL="${given}" is not a log level: use DEBUG, INFO, WARN or ERROR`);
+  }
+  const lambda = setting(env, 'AWS_LAMBDA_LOG_LEVEL');
+  if (lambda === undefined) return 'INFO';
+  const level = LAMBDA_LEVELS[lambda.toUpperCase()];
+  if (!level) throw new ConfigError(`AWS_LAMBDA_LOG_LEVEL="${lambda}" is not a log level: Lambda sets TRACE, DEBUG, INFO, WARN, ERROR or FATAL (or set LOG_LEVEL instead)`);
+  return level;
 }
 
 /** Reads a SPOKES list: `<account>:<region>` entries separated by commas or spaces. */

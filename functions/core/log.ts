@@ -1,6 +1,7 @@
 /** Structured JSON logs, one line each, that CloudWatch Logs reads as fields. */
+import type { LogLevel } from './types.js';
 
-export type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type Level = LogLevel;
 export type Fields = Record<string, unknown>;
 
 export interface Logger {
@@ -15,11 +16,11 @@ export interface Logger {
 const ORDER: Record<Level, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 
 /**
- * A logger writing JSON lines. The level comes from `LOG_LEVEL` (or Lambda's
- * `AWS_LAMBDA_LOG_LEVEL`); `write` is replaceable so tests can read the lines.
+ * A logger writing JSON lines from `level` up (INFO by default; the Lambda's comes from
+ * LOG_LEVEL, read by config.ts); `write` is replaceable so tests can read the lines.
  */
-export function createLogger(base: Fields = {}, options: { level?: string; write?: (line: string) => void } = {}): Logger {
-  const threshold = ORDER[(options.level?.toUpperCase() as Level) ?? 'INFO'] ?? ORDER.INFO;
+export function createLogger(base: Fields = {}, options: { level?: Level; write?: (line: string) => void } = {}): Logger {
+  const threshold = ORDER[options.level ?? 'INFO'];
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const emit = (level: Level, message: string, fields?: Fields) => {
     if (ORDER[level] < threshold) return;

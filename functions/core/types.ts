@@ -81,4 +81,17 @@ export interface HubConfig {
   nameTemplate: string;
   /** The AWS partition of the role ARNs (`aws`, `aws-cn`, `aws-us-gov`), from the hub's region. */
   partition: string;
+  /** Set when the hub lists the StackSet as its delegated administrator (SPOKE_STACK_SET_CALL_AS); SELF, the default, leaves it unset. */
+  callAs?: 'DELEGATED_ADMIN';
+}
+
+/** The levels of the function's log lines, from the most detailed. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** How the process talks to AWS, shared by the Lambda and the CLI (EC2IP_* variables). */
+export interface Runtime {
+  /** Per-request timeout of every AWS call, in milliseconds (EC2IP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** PutParameter calls per second per process and account (EC2IP_PUT_PARAMETER_RATE). */
+  putParameterRate: number;
 }

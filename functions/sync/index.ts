@@ -4,23 +4,22 @@
  */
 import { createClients } from '../adapters/clients.js';
 import { PutPacer } from '../adapters/ssm.js';
-import { readConfig } from '../core/config.js';
+import { readConfig, readLogLevel, readRuntime } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import { createHandler } from './handler.js';
 import { createHubDeps } from './hub.js';
 
 const config = readConfig(process.env);
-const log = createLogger({ service: 'ec2ip', owner: config.ownerId }, { level: process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL });
-// SSM's standard throughput: about 3 PutParameter per second per account.
-const putRate = Number(process.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
+const runtime = readRuntime(process.env);
+const log = createLogger({ service: 'ec2ip', owner: config.ownerId }, { level: readLogLevel(process.env) });
 
 export const handler = createHandler({
-  clients: createClients(process.env, { region: config.region }),
+  clients: createClients(process.env, { region: config.region, requestTimeoutMs: runtime.requestTimeoutMs }),
   config,
   log,
   metrics: new Metrics('ec2ip', config.ownerId),
   zoneNames: new Map(),
-  putPacer: new PutPacer(putRate),
-  ...(config.hub ? { hub: createHubDeps(config, config.hub, process.env, putRate) } : {}),
+  putPacer: new PutPacer(runtime.putParameterRate),
+  ...(config.hub ? { hub: createHubDeps(config, config.hub, runtime, process.env) } : {}),
 });

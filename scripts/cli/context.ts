@@ -8,9 +8,9 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, createClients, type Clients } from '../../functions/adapters/clients.js';
 import { zoneName } from '../../functions/adapters/route53.js';
-import { configuredZones, readConfig } from '../../functions/core/config.js';
+import { configuredZones, readConfig, readRuntime } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
-import type { Config, Zone } from '../../functions/core/types.js';
+import type { Config, Runtime, Zone } from '../../functions/core/types.js';
 import { explainAwsError } from './aws-errors.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
@@ -21,6 +21,8 @@ export const DEFAULT_STACK = 'ec2ip';
 
 export interface Context {
   config: Config;
+  /** The request timeout and the PutParameter rate (EC2IP_* variables). */
+  runtime: Runtime;
   clients: Clients;
   /** What was learnt from the deployed stack. */
   stack: StackLookup;
@@ -34,9 +36,11 @@ export interface Context {
  * prefix (`get`, which then makes its one GetParameter and nothing else).
  */
 export async function loadContext(values: CommonValues, io: Io, { needs = 'zones' }: { needs?: 'zones' | 'prefix' } = {}): Promise<Context> {
+  // Before any client exists: a bad timeout fails here, not as a hang or an error per call.
+  const runtime = usage(() => readRuntime(io.env));
   const profile = nonEmpty(values.profile);
   const region = await resolveRegion(values, io, profile);
-  const common = clientConfig(io.env, { region, profile });
+  const common = clientConfig(io.env, { region, profile, requestTimeoutMs: runtime.requestTimeoutMs });
 
   const stackName = nonEmpty(values['stack-name']) ?? DEFAULT_STACK;
   const given =
@@ -49,25 +53,22 @@ export async function loadContext(values: CommonValues, io: Io, { needs = 'zones
   // The environment wins over the stack; an empty variable counts as unset.
   const env: Record<string, string | undefined> = { ...stack.env };
   for (const [key, value] of Object.entries(io.env)) if (nonEmpty(value)) env[key] = value;
-  let config: Config;
-  try {
-    config = readConfig(env, {
+  const config = usage(() =>
+    readConfig(env, {
       region,
       hostedZoneId: values['hosted-zone-id'],
       privateHostedZoneId: values['private-hosted-zone-id'],
       prefix: values.prefix,
       ownerId: values['owner-id'],
       ttl: values.ttl,
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(flagNames(error.message), { cause: error });
-    throw error;
-  }
+    }),
+  );
 
-  const clients = createClients(io.env, { region, profile });
+  const clients = createClients(io.env, { region, profile, requestTimeoutMs: runtime.requestTimeoutMs });
   let zones: Promise<Zone[]> | undefined;
   return {
     config,
+    runtime,
     clients,
     stack,
     zones: () => (zones ??= resolveZones(clients.route53, config)),
@@ -114,6 +115,16 @@ async function resolveZones(route53: Route53Client, config: Config): Promise<Zon
       }
     }),
   );
+}
+
+/** A configuration error is a usage error on the command line: exit 2. */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(flagNames(error.message), { cause: error });
+    throw error;
+  }
 }
 
 /** readConfig names environment variables; on the command line the flags are what the user sees. */

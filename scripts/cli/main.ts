@@ -2,6 +2,7 @@
  * The `ec2ip` command line: finds the command and runs it. Commands are loaded on demand
  * so `ec2ip get` does not pay for the deploy code.
  */
+import { ConfigError } from '../../functions/core/errors.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -57,6 +58,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (error instanceof CliError) {
       io.stderr(`ec2ip ${name}: ${error.message}\n`);
       return error.exitCode;
+    }
+    // A setting read outside loadContext (deploy's SPOKE_EXTERNAL_ID): still a configuration error.
+    if (error instanceof ConfigError) {
+      io.stderr(`ec2ip ${name}: ${error.message}\n`);
+      return EXIT.usage;
     }
     io.stderr(`ec2ip ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failed;

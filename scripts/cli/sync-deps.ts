@@ -10,9 +10,8 @@ import type { Io } from './io.js';
 /** `verbose` sends the loop's JSON log lines to stderr; otherwise they are dropped (the command prints its own report). */
 export function syncDeps(ctx: Context, io: Io, verbose: boolean): Deps {
   const log = createLogger({ service: 'ec2ip-cli', owner: ctx.config.ownerId }, { level: verbose ? 'DEBUG' : 'ERROR', write: verbose ? (line) => io.stderr(`${line}\n`) : () => undefined });
-  const rate = Number(io.env.EC2IP_PUT_PARAMETER_RATE ?? 3);
   // With the hub's settings in the environment, plan and reconcile go through the spoke roles,
   // which trust the hub's function role only: run them as that role (or from the function).
-  const hub = ctx.config.hub ? { hub: createHubDeps(ctx.config, ctx.config.hub, io.env, rate) } : {};
-  return { clients: ctx.clients, config: ctx.config, log, metrics: new Metrics('ec2ip', ctx.config.ownerId), zoneNames: new Map(), putPacer: new PutPacer(rate), ...hub };
+  const hub = ctx.config.hub ? { hub: createHubDeps(ctx.config, ctx.config.hub, ctx.runtime, io.env) } : {};
+  return { clients: ctx.clients, config: ctx.config, log, metrics: new Metrics('ec2ip', ctx.config.ownerId), zoneNames: new Map(), putPacer: new PutPacer(ctx.runtime.putParameterRate), ...hub };
 }

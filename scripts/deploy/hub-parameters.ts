@@ -1,5 +1,5 @@
 /** The hub's template parameters (infra/hub.yaml) from `ec2ip deploy --hub` flags, validated like the Lambda validates them. */
-import { parseSpokes } from '../../functions/core/config.js';
+import { parseSpokes, readSpokeExternalId } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import { templateProblem } from '../../functions/core/names.js';
 import { UsageError } from '../cli/errors.js';
@@ -29,7 +29,7 @@ export const HUB_FLAG_OF: Record<string, string> = {
 export function hubParametersFromFlags(values: HubValues, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const roleName = values['spoke-role-name'];
   if (roleName !== undefined && !/^[\w+=,.@-]{1,48}$/.test(roleName)) throw new UsageError(`--spoke-role-name ${roleName} must be 1-48 of A-Z a-z 0-9 + = , . @ _ - (the region is appended)`);
-  const externalId = values['spoke-external-id'] ?? env.SPOKE_EXTERNAL_ID;
+  const externalId = values['spoke-external-id'] ?? readSpokeExternalId(env);
   if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) throw new UsageError('--spoke-external-id must be 2-1224 of A-Z a-z 0-9 + = , . @ : / _ -');
   let spokes = values['spoke-list'];
   if (spokes !== undefined && spokes !== '') {

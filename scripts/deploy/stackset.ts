@@ -20,6 +20,7 @@ import {
   type StackInstanceSummary,
   type StackSetOperationResultSummary,
 } from '@aws-sdk/client-cloudformation';
+import { readSpokeExternalId } from '../../functions/core/config.js';
 import { explainAwsError } from '../cli/aws-errors.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
@@ -103,7 +104,7 @@ export function planSpokes(values: SpokesValues, env: Record<string, string | un
   const bus = values['hub-event-bus-arn'] ?? hubOutputs.HubEventBusArn;
   const role = values['hub-function-role-arn'] ?? hubOutputs.HubFunctionRoleArn;
   if (!bus || !role) throw new UsageError(`--spokes needs the hub's outputs: pass --hub-event-bus-arn and --hub-function-role-arn (or run it where the hub stack ${values['stack-name'] ?? 'ec2ip'} is, with --stack-name)`);
-  const externalId = values['spoke-external-id'] ?? env.SPOKE_EXTERNAL_ID;
+  const externalId = values['spoke-external-id'] ?? readSpokeExternalId(env);
   if (!externalId) throw new UsageError('--spokes needs --spoke-external-id (or SPOKE_EXTERNAL_ID): the value the hub was deployed with');
   const parameters: Parameter[] = [
     { ParameterKey: 'HubEventBusArn', ParameterValue: bus },

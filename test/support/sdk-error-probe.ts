@@ -8,6 +8,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, type Clients } from '../../functions/adapters/clients.js';
+import { readRuntime } from '../../functions/core/config.js';
 import { errorMessage } from '../../functions/core/errors.js';
 import { isRejectedBatch } from '../../functions/adapters/route53.js';
 
@@ -31,7 +32,7 @@ export async function probeErrors(env: Record<string, string | undefined>, zoneI
   // ec2ip's client settings, with the endpoint and attempts of `env` (the SDK would read
   // AWS_ENDPOINT_URL and AWS_MAX_ATTEMPTS from process.env).
   const config = {
-    ...clientConfig(env, { region: 'us-east-1' }),
+    ...clientConfig(env, { region: 'us-east-1', requestTimeoutMs: readRuntime(env).requestTimeoutMs }),
     endpoint: env.AWS_ENDPOINT_URL,
     ...(env.AWS_MAX_ATTEMPTS ? { maxAttempts: Number(env.AWS_MAX_ATTEMPTS) } : {}),
   };

@@ -65,7 +65,7 @@ describe('SpokeDirectory', () => {
 
   it('assumes <role>-<region> in the spoke account with the external id', async () => {
     stsMock.on(AssumeRoleCommand).resolves(credentials('AK1', 3600_000));
-    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', {}, () => now);
+    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', { env: {}, requestTimeoutMs: 5000 }, () => now);
     expect(await dir.credentialsFor(spoke)).toMatchObject({ accessKeyId: 'AK1' });
     expect(stsMock).toHaveReceivedCommandWith(AssumeRoleCommand, { RoleArn: 'arn:aws:iam::111111111111:role/ec2ip-spoke-us-east-1', ExternalId: 'xid-123', RoleSessionName: 'ec2ip-hub' });
     expect(spokeRoleArn({ ...hub, partition: 'aws-cn' }, { account: '2', region: 'cn-north-1' })).toBe('arn:aws-cn:iam::2:role/ec2ip-spoke-cn-north-1');
@@ -73,7 +73,7 @@ describe('SpokeDirectory', () => {
 
   it('caches the credentials until shortly before they expire, one AssumeRole for concurrent callers', async () => {
     stsMock.on(AssumeRoleCommand).resolvesOnce(credentials('AK1', 3600_000)).resolves(credentials('AK2', 3600_000));
-    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', {}, () => now);
+    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', { env: {}, requestTimeoutMs: 5000 }, () => now);
     const [a, b] = await Promise.all([dir.credentialsFor(spoke), dir.credentialsFor(spoke)]);
     expect([a.accessKeyId, b.accessKeyId]).toEqual(['AK1', 'AK1']);
     now += 3600_000 - CREDENTIAL_MARGIN_MS - 1000;
@@ -86,7 +86,7 @@ describe('SpokeDirectory', () => {
 
   it('keeps one client set per spoke, and a role per region of one account', async () => {
     stsMock.on(AssumeRoleCommand).resolves(credentials('AK', 3600_000));
-    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', {}, () => now);
+    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', { env: {}, requestTimeoutMs: 5000 }, () => now);
     expect(dir.clientsFor(spoke)).toBe(dir.clientsFor({ ...spoke }));
     expect(dir.clientsFor(spoke)).not.toBe(dir.clientsFor({ ...spoke, region: 'eu-west-1' }));
     expect(await dir.clientsFor({ ...spoke, region: 'eu-west-1' }).ec2.config.region()).toBe('eu-west-1');
@@ -97,7 +97,7 @@ describe('SpokeDirectory', () => {
 
   it('names the account, region and role when the role cannot be assumed, and tries again next time', async () => {
     stsMock.on(AssumeRoleCommand).rejectsOnce(Object.assign(new Error('User is not authorized to perform: sts:AssumeRole'), { name: 'AccessDenied' })).resolves(credentials('AK', 3600_000));
-    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', {}, () => now);
+    const dir = new SpokeDirectory(hub, sts, 'ec2ip-hub', { env: {}, requestTimeoutMs: 5000 }, () => now);
     const error = await dir.credentialsFor(spoke).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SpokeUnreachableError);
     expect(String((error as Error).message)).toBe('cannot assume arn:aws:iam::111111111111:role/ec2ip-spoke-us-east-1 for account 111111111111 in us-east-1: AccessDenied: User is not authorized to perform: sts:AssumeRole');
@@ -184,7 +184,7 @@ describe('SpokeDirectory.accountAlias', () => {
     answers = [];
     received.length = 0;
   });
-  const directory = () => new SpokeDirectory(hub, sts, 'ec2ip-hub', { AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, () => now);
+  const directory = () => new SpokeDirectory(hub, sts, 'ec2ip-hub', { env: { AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, requestTimeoutMs: 5000 }, () => now);
   const aliases = (names: string[]) => `<ListAccountAliasesResponse><ListAccountAliasesResult><IsTruncated>false</IsTruncated><AccountAliases>${names.map((n) => `<member>${n}</member>`).join('')}</AccountAliases></ListAccountAliasesResult></ListAccountAliasesResponse>`;
 
   it('reads the alias as the spoke role, once an hour per account', async () => {
