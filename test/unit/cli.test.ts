@@ -1,6 +1,6 @@
 /** The CLI without a network: help, usage errors, formatting, the owned file, and error mapping. */
 import { mkdtempSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -79,6 +79,14 @@ describe('usage errors exit 2 before any AWS call', () => {
     [['putty', '--session-prefix', 'ec2ip\t'], 'cannot start a PuTTY session name: the session name holds a control character'],
     [['putty', '--user', 'me;rm'], '--user "me;rm" is not a user name'],
     [['known-hosts', '--output', ''], '--output needs a file name'],
+    [['known-hosts', '--output', 'k\nnext'], '--output "k\\nnext" holds a line break'],
+    [['ssh-config', '--output', 'c\nProxyCommand x'], '--output "c\\nProxyCommand x" holds a line break'],
+    [['ssh-config', '--output', 'c"x'], 'holds a double quote'],
+    [['ssh-config', '--known-hosts', 'k\rx'], '--known-hosts "k\\rx" holds a line break'],
+    [['ssh-config', '--identity-file', 'id\u001b[2Jx'], '--identity-file "id\\u001b[2Jx" holds a line break or another control character'],
+    [['putty', '--output', 'p\nq'], '--output "p\\nq" holds a line break'],
+    [['putty', '--key', 'k\n.ppk'], '--key "k\\n.ppk" holds a line break'],
+    [['putty', '--convert-key', 'k\t.pem'], '--convert-key "k\\t.pem" holds a line break'],
     [['plan', '--hosted-zone-id', 'not a zone'], '--hosted-zone-id / HOSTED_ZONE_ID="not a zone" is not a hosted zone id'],
     [['reconcile', '--hosted-zone-id', 'Z1', '--ttl', 'soon'], '--ttl / RECORD_TTL="soon" is not a TTL'],
     [['list', '--hosted-zone-id', 'Z1', '--prefix', 'ec2ip'], '--prefix / PARAMETER_PREFIX="ec2ip" is not a usable parameter path'],
@@ -215,6 +223,20 @@ describe('writeFileIfChanged', () => {
     await writeFile(foreign, 'Host keep\n');
     expect(await writeFileIfChanged(foreign, '# mine\n', { mayReplace: (c) => c.startsWith('# mine') })).toBe('refused');
     expect(await readFile(foreign, 'utf8')).toBe('Host keep\n');
+  });
+});
+
+describe('writeFileIfChanged and symbolic links', () => {
+  it('refuses a link at the path, naming its target, and leaves the target as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const target = join(dir, 'bashrc');
+    await writeFile(target, 'export A=1\n');
+    await symlink(target, join(dir, 'known_hosts'));
+    await expect(writeFileIfChanged(join(dir, 'known_hosts'), 'x\n')).rejects.toThrow(`${join(dir, 'known_hosts')} is a symbolic link to ${target}`);
+    await symlink(join(dir, 'missing'), join(dir, 'dangling'));
+    await expect(writeFileIfChanged(join(dir, 'dangling'), 'x\n')).rejects.toThrow('It points at nothing that exists');
+    expect(await readFile(target, 'utf8')).toBe('export A=1\n');
+    await expect(stat(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
   });
 });
 
