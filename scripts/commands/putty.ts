@@ -31,15 +31,16 @@ import {
   unixName,
   type PuttySession,
 } from '../cli/putty-sessions.js';
-import { loadSshTargets, type SshTarget } from '../cli/ssh-targets.js';
+import { loadSshTargets, parsePrefer, type SshTarget } from '../cli/ssh-targets.js';
 import { readOwnFile, refuseLink, writeFileIfChanged } from '../cli/write-file.js';
 
 export const HELP = `Usage: ec2ip putty [--format reg|unix] [--user USER] [--key FILE.ppk | --convert-key FILE.pem]
                   [--port N] [--session-prefix P] [--output FILE|DIR] [--skip-host-keys] [--replace]
+                  [--prefer ipv6|ipv4]
 
 Writes a PuTTY saved session per published instance, named <prefix><name>
-(ec2ip-web), with HostName (the stable hostname, else the current IP, as ssh-config
-decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
+(ec2ip-web), with HostName (the stable hostname, else the public IPv4, else the
+IPv6 address, else the private IP, as ssh-config decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
 LogHost = the instance id (PuTTY's "Logical name of remote host"): PuTTY files the
 host key under that name, so a new IP does not bring up "The host key is not cached"
 or "does not match" again. Each
@@ -58,6 +59,7 @@ Options:
   --convert-key FILE    convert an OpenSSH/PEM key (the .pem EC2 gave you) to .ppk with
                         puttygen first (FILE.ppk beside it, or --key's path), and use it
   --port N              PortNumber (default 22)
+  --prefer ipv6|ipv4    HostName: that family's address before the hostname
   --session-prefix P    prefix of ec2ip's session names (default ec2ip-): only sessions
                         with it are ever replaced or removed
   --output FILE|DIR     reg: the .reg file to write (UTF-16, as regedit writes; default:
@@ -84,6 +86,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
     output: { type: 'string' },
     'skip-host-keys': { type: 'boolean' },
     replace: { type: 'boolean' },
+    prefer: { type: 'string' },
   });
   if (values.help) {
     io.stdout(HELP);
@@ -94,6 +97,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
   if (format !== 'reg' && format !== 'unix') throw new UsageError(`--format "${format}" is not a PuTTY store: use reg (a .reg file for Windows) or unix (~/.putty files)`);
   const user = parseUser(values.user);
   const port = parsePort(values.port);
+  const prefer = parsePrefer(values.prefer);
   const prefix = values['session-prefix'] ?? DEFAULT_PREFIX;
   if (prefix === '') throw new UsageError('--session-prefix must not be empty: ec2ip recognises its own sessions by it');
   const prefixProblem = sessionNameProblem(`${prefix}x`);
@@ -106,7 +110,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
   if (values.replace && values['skip-host-keys']) throw new UsageError('--replace is about host keys; it cannot go with --skip-host-keys');
 
   const ctx = await loadContext(values, io);
-  const targets = await loadSshTargets(ctx, io);
+  const targets = await loadSshTargets(ctx, io, prefer);
   const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath }));
   const bad = sessions.flatMap((s) => {
     const problem = sessionNameProblem(s.name);

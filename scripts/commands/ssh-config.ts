@@ -12,16 +12,18 @@ import type { Hostnames } from '../cli/hostnames.js';
 import type { Io } from '../cli/io.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import type { Published } from '../cli/published.js';
-import { loadSshTargets, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
+import { loadSshTargets, parsePrefer, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
 import { refuseLink, refuseSshConfig, resolvedPath, writeFileIfChanged } from '../cli/write-file.js';
 
 export const HELP = `Usage: ec2ip ssh-config [--user USER] [--identity-file FILE] [--port N] [--output FILE]
-                        [--known-hosts FILE [--replace]]
+                        [--known-hosts FILE [--replace]] [--prefer ipv6|ipv4]
 
 Prints a "Host <name>" block for every published instance, for OpenSSH and VS Code
 Remote-SSH. HostName is the instance's stable hostname when a zone is configured
 and ec2ip holds the name there (the public zone's, else the private zone's), else
-its current public IP, else its private IP. "HostKeyAlias <instance-id>" makes ssh file the host key under the
+its current public IPv4, else its IPv6 address (an instance without a public IPv4
+is reachable there), else its private IP (with a note: reachable only from inside
+its network). "HostKeyAlias <instance-id>" makes ssh file the host key under the
 instance id, so known_hosts keeps matching when the address changes.
 
 Options:
@@ -33,6 +35,8 @@ Options:
                          be new or written by ec2ip before; ~/.ssh/config itself is
                          never edited.
   --port N               add "Port N" to every block (sshd listening elsewhere than 22)
+  --prefer ipv6|ipv4     HostName: that family's address before the hostname (ipv6 for
+                         an IPv6-only network; ipv4 to skip a name not resolving yet)
   --known-hosts FILE     verified host keys: merge each instance's host keys, read from
                          its console output, into FILE under its instance id (as
                          "ec2ip known-hosts --output FILE" does) and add
@@ -63,6 +67,7 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
     output: { type: 'string' },
     'known-hosts': { type: 'string' },
     replace: { type: 'boolean' },
+    prefer: { type: 'string' },
   });
   if (values.help) {
     io.stdout(HELP);
@@ -71,6 +76,7 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   const user = parseUser(values.user);
   const identity = parsePath(values['identity-file'], '--identity-file', { quotes: false });
   const port = parsePort(values.port);
+  const prefer = parsePrefer(values.prefer);
   parsePath(values.output, '--output', { quotes: false });
   parsePath(values['known-hosts'], '--known-hosts', { quotes: false });
   if (values.replace && values['known-hosts'] === undefined) throw new UsageError('--replace goes with --known-hosts FILE');
@@ -89,7 +95,7 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   for (const path of [output, knownHostsFile]) if (path) await refuseLink(path);
 
   const ctx = await loadContext(values, io);
-  const targets = await loadSshTargets(ctx, io);
+  const targets = await loadSshTargets(ctx, io, prefer);
   const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile }));
   // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.
   const keys = knownHostsFile ? await consoleKeysOf(ctx, targets, io) : undefined;

@@ -16,6 +16,7 @@ import { main } from '../../scripts/cli/main.js';
 import { formatPlan, summarise } from '../../scripts/cli/plan-format.js';
 import { readStates } from '../../scripts/cli/published.js';
 import { formatTable } from '../../scripts/cli/table.js';
+import { bracketed, chooseAddress } from '../../scripts/cli/ssh-targets.js';
 import { writeFileIfChanged } from '../../scripts/cli/write-file.js';
 import { renderHosts } from '../../scripts/commands/ssh-config.js';
 
@@ -79,6 +80,8 @@ describe('usage errors exit 2 before any AWS call', () => {
     [['putty', '--session-prefix', 'ec2ip\t'], 'cannot start a PuTTY session name: the session name holds a control character'],
     [['putty', '--user', 'me;rm'], '--user "me;rm" is not a user name'],
     [['known-hosts', '--output', ''], '--output needs a file name'],
+    [['ssh-config', '--prefer', 'v6'], '--prefer "v6" is not an address family: use ipv4 or ipv6'],
+    [['putty', '--prefer', 'IPv6'], '--prefer "IPv6" is not an address family'],
     [['known-hosts', '--output', 'k\nnext'], '--output "k\\nnext" holds a line break'],
     [['ssh-config', '--output', 'c\nProxyCommand x'], '--output "c\\nProxyCommand x" holds a line break'],
     [['ssh-config', '--output', 'c"x'], 'holds a double quote'],
@@ -223,6 +226,32 @@ describe('writeFileIfChanged', () => {
     await writeFile(foreign, 'Host keep\n');
     expect(await writeFileIfChanged(foreign, '# mine\n', { mayReplace: (c) => c.startsWith('# mine') })).toBe('refused');
     expect(await readFile(foreign, 'utf8')).toBe('Host keep\n');
+  });
+});
+
+describe('chooseAddress: where a person connects', () => {
+  const all = { publicIp: '198.51.100.7', privateIp: '10.0.0.9', ipv6: '2600:1F18:abcd::5' };
+  const name = { public: 'web.example.com', private: 'web.internal.example' };
+  it.each([
+    ['a hostname first', all, name, undefined, { host: 'web.example.com', kind: 'hostname' }],
+    ['the private zone\'s name without a public one', all, { private: 'web.internal.example' }, undefined, { host: 'web.internal.example', kind: 'hostname' }],
+    ['else the public IPv4', all, {}, undefined, { host: '198.51.100.7', kind: 'public-ipv4' }],
+    ['else the IPv6 address, lower case', { privateIp: '10.0.0.9', ipv6: '2600:1F18:abcd::5' }, {}, undefined, { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
+    ['else the private IPv4', { privateIp: '10.0.0.9' }, {}, undefined, { host: '10.0.0.9', kind: 'private-ipv4' }],
+    ['--prefer ipv6: the IPv6 address before the name', all, name, 'ipv6', { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
+    ['--prefer ipv4: the public IPv4 before the name', all, name, 'ipv4', { host: '198.51.100.7', kind: 'public-ipv4' }],
+    ['--prefer ipv6 without one: the name', { publicIp: '198.51.100.7' }, name, 'ipv6', { host: 'web.example.com', kind: 'hostname' }],
+    ['--prefer ipv4 without a public one: the name, never the private IP first', { privateIp: '10.0.0.9', ipv6: '2600::1' }, name, 'ipv4', { host: 'web.example.com', kind: 'hostname' }],
+    ['an invalid address parameter is skipped', { publicIp: '198.51.100.7\nProxyCommand x', ipv6: 'fe80::1%eth0', privateIp: '10.0.0.9' }, {}, undefined, { host: '10.0.0.9', kind: 'private-ipv4' }],
+  ] as const)('%s', (_, published, held, prefer, expected) => {
+    expect(chooseAddress(published, held, prefer)).toEqual(expected);
+  });
+
+  it('gives nothing without any usable address, and brackets an IPv6 address for host:port', () => {
+    expect(chooseAddress({}, {})).toBeUndefined();
+    expect(bracketed('2600:1f18::5')).toBe('[2600:1f18::5]');
+    expect(bracketed('198.51.100.7')).toBe('198.51.100.7');
+    expect(bracketed('web.example.com')).toBe('web.example.com');
   });
 });
 
