@@ -51,7 +51,8 @@ export function chooseAddress(p: Pick<Published, 'publicIp' | 'privateIp' | 'ipv
   const candidates: [string | undefined, AddressKind][] = [
     [name, 'hostname'],
     [ipv4(p.publicIp), 'public-ipv4'],
-    [ipv6(p.ipv6), 'ipv6'],
+    // The parameter lists the interface's addresses, comma-separated: the first is the one to use.
+    [ipv6(p.ipv6?.split(',')[0]), 'ipv6'],
   ];
   if (prefer === 'ipv4') candidates.unshift(candidates.splice(1, 1)[0] as [string | undefined, AddressKind]);
   if (prefer === 'ipv6') candidates.unshift(candidates.splice(2, 1)[0] as [string | undefined, AddressKind]);

@@ -237,6 +237,7 @@ describe('chooseAddress: where a person connects', () => {
     ['the private zone\'s name without a public one', all, { private: 'web.internal.example' }, undefined, { host: 'web.internal.example', kind: 'hostname' }],
     ['else the public IPv4', all, {}, undefined, { host: '198.51.100.7', kind: 'public-ipv4' }],
     ['else the IPv6 address, lower case', { privateIp: '10.0.0.9', ipv6: '2600:1F18:abcd::5' }, {}, undefined, { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
+    ['the first of several IPv6 addresses (the parameter is comma-separated)', { ipv6: '2600:1f18::5,2600:1f18::6' }, {}, undefined, { host: '2600:1f18::5', kind: 'ipv6' }],
     ['else the private IPv4', { privateIp: '10.0.0.9' }, {}, undefined, { host: '10.0.0.9', kind: 'private-ipv4' }],
     ['--prefer ipv6: the IPv6 address before the name', all, name, 'ipv6', { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
     ['--prefer ipv4: the public IPv4 before the name', all, name, 'ipv4', { host: '198.51.100.7', kind: 'public-ipv4' }],
