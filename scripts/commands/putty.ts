@@ -60,8 +60,9 @@ Options:
                         puttygen first (FILE.ppk beside it, or --key's path), and use it
   --port N              PortNumber (default 22)
   --prefer ipv6|ipv4    HostName: that family's address before the hostname
-  --session-prefix P    prefix of ec2ip's session names (default ec2ip-): only sessions
-                        with it are ever replaced or removed
+  --session-prefix P    prefix of ec2ip's session names (default ec2ip-). Only sessions
+                        ec2ip wrote (listed in DIR/ec2ip-sessions; for a .reg, set by
+                        the previous file) with it are ever replaced or removed
   --output FILE|DIR     reg: the .reg file to write (UTF-16, as regedit writes; default:
                         the text on stdout). unix: the PuTTY settings folder holding
                         sessions/ and sshhostkeys (default: PuTTY's own, $PUTTYDIR, else
@@ -260,7 +261,7 @@ async function writeUnix(
   const listFile = join(dir, SESSION_LIST);
   const hostKeysFile = join(dir, 'sshhostkeys');
   // Every file this run may write is checked first: a link anywhere stops the run before any write.
-  for (const path of [listFile, hostKeysFile, ...sessions.map((s) => join(sessionsDir, unixName(s.name)))]) await refuseLink(path);
+  for (const path of [sessionsDir, listFile, hostKeysFile, ...sessions.map((s) => join(sessionsDir, unixName(s.name)))]) await refuseLink(path);
   const listText = (await readOwnFile(listFile))?.toString('utf8');
   const listed = parseSessionList(listText);
   if (listText !== undefined && !listed) throw new CliError(`${listFile} exists and was not written by ec2ip; not replacing it (move it away and re-run)`, EXIT.usage);

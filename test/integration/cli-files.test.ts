@@ -159,6 +159,15 @@ describe('the files ec2ip writes for ssh and PuTTY', () => {
       expect(session.stderr).toContain(`${join(other, 'sessions', 'ec2ip-web')} is a symbolic link to ${target}`);
       expect(readFileSync(target, 'utf8')).toBe('');
       expect(readdirSync(other).sort()).toEqual(['sessions']);
+      // A sessions folder that is a link to somewhere else.
+      const third = join(dir, 'putty3');
+      mkdirSync(join(home, 'elsewhere'));
+      mkdirSync(third);
+      symlinkSync(join(home, 'elsewhere'), join(third, 'sessions'));
+      const folder = await cli(['putty', '--format', 'unix', '--skip-host-keys', '--output', third], env);
+      expect(folder.code).toBe(2);
+      expect(folder.stderr).toContain(`${join(third, 'sessions')} is a symbolic link to ${join(home, 'elsewhere')}`);
+      expect(readdirSync(join(home, 'elsewhere'))).toEqual([]);
     });
 
     it('putty --format reg: a linked .reg file is refused', async () => {
