@@ -58,6 +58,9 @@ export async function writeFileIfChanged(path: string, content: string | Buffer,
  */
 export async function readOwnFile(path: string): Promise<Buffer | undefined> {
   await refuseLink(path);
+  // Checked before opening too: opening a FIFO would wait for a writer.
+  const info = await lstat(path).catch(() => undefined);
+  if (info && !info.isFile()) throw notAFile(path);
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
@@ -68,11 +71,15 @@ export async function readOwnFile(path: string): Promise<Buffer | undefined> {
     throw error;
   }
   try {
-    if (!(await handle.stat()).isFile()) throw new UsageError(`${path} is not a regular file; ec2ip writes only plain files: pass the path of a file`);
+    if (!(await handle.stat()).isFile()) throw notAFile(path);
     return await handle.readFile();
   } finally {
     await handle.close();
   }
+}
+
+function notAFile(path: string): UsageError {
+  return new UsageError(`${path} is not a regular file (a folder, a device or a pipe); ec2ip writes only plain files: pass the path of a file`);
 }
 
 /** Throws a UsageError when `path` is a symbolic link, saying where it points and what to pass instead. */

@@ -1,4 +1,5 @@
 /** The CLI without a network: help, usage errors, formatting, the owned file, and error mapping. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -267,6 +268,13 @@ describe('writeFileIfChanged and symbolic links', () => {
     await expect(writeFileIfChanged(join(dir, 'dangling'), 'x\n')).rejects.toThrow('It points at nothing that exists');
     expect(await readFile(target, 'utf8')).toBe('export A=1\n');
     await expect(stat(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a folder or a pipe at the path without opening it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    await expect(writeFileIfChanged(dir, 'x\n')).rejects.toThrow(`${dir} is not a regular file`);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await expect(writeFileIfChanged(join(dir, 'fifo'), 'x\n')).rejects.toThrow('is not a regular file (a folder, a device or a pipe)');
   });
 });
 
