@@ -5,14 +5,15 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { loadContext } from '../cli/context.js';
-import { EXIT } from '../cli/errors.js';
+import { EXIT, UsageError } from '../cli/errors.js';
 import { consoleKeysOf, knownHostsWanted, mergeKeyFile } from '../cli/host-key-files.js';
 import { KNOWN_HOSTS } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
 import { COMMON_HELP, parse, parsePath } from '../cli/options.js';
 import { readPublished } from '../cli/published.js';
 import { isInstanceId } from '../cli/ssh-targets.js';
-import { refuseLink, refuseSshConfig } from '../cli/write-file.js';
+import { readOwnFile, refuseSshConfig } from '../cli/write-file.js';
+import { isOwnConfig } from './ssh-config.js';
 
 export const HELP = `Usage: ec2ip known-hosts [--output FILE] [--replace]
 
@@ -47,7 +48,10 @@ export async function knownHosts(args: string[], io: Io): Promise<number> {
   const output = given === undefined ? undefined : resolve(io.cwd, given.replace(/^~(?=\/|$)/, home));
   if (output) {
     await refuseSshConfig(output, '--output', home);
-    await refuseLink(output);
+    // readOwnFile refuses a link; key lines appended to ec2ip's own ssh config would break it.
+    if (isOwnConfig((await readOwnFile(output))?.toString('utf8') ?? '')) {
+      throw new UsageError(`--output ${output} is the file ec2ip ssh-config --output writes, not a known_hosts file: give the keys a file of their own (e.g. ~/.ssh/ec2ip_known_hosts)`);
+    }
   }
 
   const ctx = await loadContext(values, io, { needs: 'prefix' });

@@ -140,6 +140,16 @@ describe('the files ec2ip writes for ssh and PuTTY', () => {
       expect(readdirSync(join(dir, 'real'))).toEqual([]);
     });
 
+    it("known-hosts --output refuses the ssh config ec2ip ssh-config wrote", async () => {
+      const config = join(dir, 'ec2ip.conf');
+      expect((await cli(['ssh-config', '--output', config], env)).code).toBe(0);
+      const written = readFileSync(config, 'utf8');
+      const ran = await cli(['known-hosts', '--output', config], env);
+      expect(ran.code).toBe(2);
+      expect(ran.stderr).toContain(`--output ${config} is the file ec2ip ssh-config --output writes`);
+      expect(readFileSync(config, 'utf8')).toBe(written);
+    });
+
     it('putty --format unix: a linked sshhostkeys or session file is refused and no session is written', async () => {
       const target = join(home, 'empty');
       writeFileSync(target, '');
