@@ -33,6 +33,20 @@ export function checkName(tag: string, zoneNames: readonly string[]): NameCheck 
   return { ok: true, name };
 }
 
+const ZONE_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/**
+ * Why a hosted zone's name (as GetHostedZone returned it, lower case, no trailing dot) is not
+ * a DNS name ec2ip can put into a file, or undefined when it is one: labels of a-z, 0-9, `-`
+ * and `_`. Route 53 escapes any other character as `\ooo`, so this refuses only what an
+ * endpoint that is not Route 53 made up (a newline would start a line of the ssh config).
+ */
+export function zoneNameProblem(zone: string): string | undefined {
+  if (zone.length === 0 || zone.length > MAX_FQDN) return `it is ${zone.length} characters long; a DNS name has 1 to ${MAX_FQDN}`;
+  const bad = zone.split('.').find((label) => !ZONE_LABEL.test(label));
+  return bad === undefined ? undefined : `its label ${JSON.stringify(bad)} is not 1-63 characters of a-z, 0-9, "-" and "_"`;
+}
+
 /** `<name>.<zone>.`, as Route 53 lists it. */
 export function recordFqdn(name: string, zone: string): string {
   return `${name}.${zone}.`;

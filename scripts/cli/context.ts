@@ -9,6 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig, createClients, type Clients } from '../../functions/adapters/clients.js';
 import { zoneName } from '../../functions/adapters/route53.js';
 import { configuredZones, readConfig, readRuntime } from '../../functions/core/config.js';
+import { zoneNameProblem } from '../../functions/core/names.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import type { Config, Runtime, Zone } from '../../functions/core/types.js';
 import { explainAwsError } from './aws-errors.js';
@@ -108,11 +109,21 @@ async function resolveRegion(values: CommonValues, io: Io, profile: string | und
 async function resolveZones(route53: Route53Client, config: Config): Promise<Zone[]> {
   return Promise.all(
     configuredZones(config).map(async (z) => {
+      let name: string;
       try {
-        return { ...z, name: await zoneName(route53, z.id) };
+        name = await zoneName(route53, z.id);
       } catch (error) {
         throw explainAwsError(error, `reading the ${z.kind} hosted zone ${z.id}`);
       }
+      // The name goes into ssh configs and PuTTY sessions: what an endpoint says is checked, not trusted.
+      const problem = zoneNameProblem(name);
+      if (problem) {
+        throw new UsageError(
+          `the ${z.kind} hosted zone ${z.id} has the name ${JSON.stringify(name)} (from route53:GetHostedZone), which is not a DNS name: ${problem}. ` +
+            'Nothing was written; check --hosted-zone-id and where AWS_ENDPOINT_URL points',
+        );
+      }
+      return { ...z, name };
     }),
   );
 }

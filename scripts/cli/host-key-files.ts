@@ -3,12 +3,12 @@
  * file (OpenSSH known_hosts, PuTTY's sshhostkeys) under the instance id, with a changed key
  * reported and kept as it was unless the user says `--replace`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import type { Context } from './context.js';
 import { readConsoleHostKeys } from './console-keys.js';
 import { fingerprint, knownHostsEntries, mergeKeyStore, puttyEntries, type AliasOutcome, type HostKey, type KeyEntry, type KeyStoreFormat } from './host-keys.js';
 import type { Io } from './io.js';
-import { writeFileIfChanged } from './write-file.js';
+import { readOwnFile, writeFileIfChanged } from './write-file.js';
 
 /** An instance whose keys to file. */
 export interface KeyTarget {
@@ -66,8 +66,8 @@ export interface KeyFileResult {
 }
 
 /**
- * Merges the wanted entries into `path` (created when missing; other lines untouched), writes
- * it atomically when it changed, and reports each instance's outcome on stderr. A changed key
+ * Merges the wanted entries into `path` (created when missing; other lines untouched; a
+ * symlink refused with exit 2), writes it atomically when it changed, and reports each instance's outcome on stderr. A changed key
  * is reported loudly; only `replace` overwrites it.
  */
 export async function mergeKeyFile(
@@ -76,15 +76,13 @@ export async function mergeKeyFile(
   format: KeyStoreFormat,
   { replace, io, flagHint }: { replace: boolean; io: Io; flagHint: string },
 ): Promise<KeyFileResult> {
-  const current = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
+  // A link is refused, not followed: a known_hosts linked to ~/.bashrc must not get key lines.
+  const current = (await readOwnFile(path))?.toString('utf8') ?? '';
   const { text, outcomes } = mergeWanted(current, wanted, format, replace);
   const changedKept = reportOutcomes(outcomes, wanted, path, flagHint, io);
   if (text === current) return { changedKept, written: false };
   // A known_hosts file keeps its mode; a new one is private to the user.
-  const mode = await stat(path).then(
+  const mode = await lstat(path).then(
     (s) => s.mode & 0o777,
     () => 0o600,
   );

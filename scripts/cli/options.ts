@@ -54,3 +54,16 @@ export function parseUser(value: string | undefined): string | undefined {
   if (value !== undefined && !USER.test(value)) throw new UsageError(`--user "${value}" is not a user name: use letters, digits, ".", "_", "-" and "@"`);
   return value;
 }
+
+/**
+ * A path from a flag, or undefined; throws UsageError for an empty one or one holding a line
+ * break or other control character (which would end a line of the file it is written into),
+ * and, where the path lands in a config line, for a double quote.
+ */
+export function parsePath(value: string | undefined, flag: string, { quotes = true }: { quotes?: boolean } = {}): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError(`${flag} needs a file name`);
+  if (/[\0-\x1f\x7f]/.test(value)) throw new UsageError(`${flag} ${JSON.stringify(value)} holds a line break or another control character: give a path without one`);
+  if (!quotes && value.includes('"')) throw new UsageError(`${flag} ${JSON.stringify(value)} holds a double quote, which ends the path in the config line: give a path without one`);
+  return value;
+}

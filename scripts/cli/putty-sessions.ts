@@ -75,7 +75,17 @@ const SETTING_TYPES: [keyof PuttySettings, 'REG_SZ' | 'REG_DWORD'][] = [
 ];
 
 export const REG_MARK = '; Managed by ec2ip';
+const REG_HEADER = 'Windows Registry Editor Version 5.00';
+/** The exact line after the header (and a blank line) of every `.reg` file ec2ip writes. */
+export const REG_MARK_LINE = `${REG_MARK} (ec2ip putty --format reg): every run rewrites this file. Import it with \`reg import <file>\` or a double-click.`;
 const REG_SESSIONS = '; ec2ip sessions:';
+const INSTANCE_ID = /^i-[0-9a-f]{1,32}$/;
+
+/** True when `text` is a `.reg` file ec2ip wrote: the header, a blank line, then exactly ec2ip's mark line. */
+export function isEc2ipReg(text: string): boolean {
+  const [header, blank, mark] = text.split(/\r?\n/, 3);
+  return header === REG_HEADER && blank === '' && mark === REG_MARK_LINE;
+}
 
 /**
  * A `.reg` file (Windows Registry Editor 5.00) that sets ec2ip's sessions and their cached host
@@ -87,9 +97,9 @@ const REG_SESSIONS = '; ec2ip sessions:';
 export function renderReg(sessions: readonly PuttySession[], hostKeys: readonly string[], previous: readonly string[] = []): string {
   const names = sessions.map((s) => s.name);
   const lines = [
-    'Windows Registry Editor Version 5.00',
+    REG_HEADER,
     '',
-    `${REG_MARK} (ec2ip putty --format reg): every run rewrites this file. Import it with \`reg import <file>\` or a double-click.`,
+    REG_MARK_LINE,
     `${REG_SESSIONS} ${names.map(registryName).join(' ')}`,
     '',
   ];
@@ -114,16 +124,31 @@ export function renderReg(sessions: readonly PuttySession[], hostKeys: readonly 
   return lines.join('\r\n');
 }
 
-/** The session key names a `.reg` file written by ec2ip says it held; empty for any other file. */
-export function regSessions(text: string): string[] {
-  if (!text.split(/\r?\n/).some((l) => l.startsWith(REG_MARK))) return [];
-  const line = text.split(/\r?\n/).find((l) => l.startsWith(REG_SESSIONS));
-  return line ? line.slice(REG_SESSIONS.length).trim().split(/\s+/).filter(Boolean) : [];
+/**
+ * The session key names a `.reg` file written by ec2ip held, to delete those gone since; empty
+ * for any other file. The file's own list is not trusted alone (it may have been edited): a name
+ * counts only when it has `prefix`, and the file also holds that session's key with a `LogHost`
+ * that is an instance id, as ec2ip writes every session.
+ */
+export function regSessions(text: string, prefix: string): string[] {
+  if (!isEc2ipReg(text)) return [];
+  const lines = text.split(/\r?\n/);
+  const line = lines.find((l) => l.startsWith(REG_SESSIONS));
+  const listed = line ? line.slice(REG_SESSIONS.length).trim().split(/\s+/).filter(Boolean) : [];
+  const written = new Set<string>();
+  let current: string | undefined;
+  for (const l of lines) {
+    if (l.startsWith('[')) current = l.startsWith(`[${SESSIONS_KEY}\\`) && l.endsWith(']') ? l.slice(SESSIONS_KEY.length + 2, -1) : undefined;
+    const logHost = current !== undefined ? /^"LogHost"="([^"\\]*)"$/.exec(l) : null;
+    if (current !== undefined && logHost && INSTANCE_ID.test(logHost[1] ?? '')) written.add(current);
+  }
+  const ours = registryName(prefix);
+  return listed.filter((name) => name.startsWith(ours) && written.has(name));
 }
 
 /** The host-key cache values a `.reg` file written by ec2ip sets, as Unix cache lines (`name value`). */
 export function regHostKeys(text: string): string[] {
-  if (!text.split(/\r?\n/).some((l) => l.startsWith(REG_MARK))) return [];
+  if (!isEc2ipReg(text)) return [];
   const out: string[] = [];
   let inHostKeys = false;
   for (const line of text.split(/\r?\n/)) {
@@ -160,4 +185,27 @@ export function renderUnixSession(settings: PuttySettings, current = ''): string
     .split('\n')
     .filter((line) => line !== '' && !ours.has(line.slice(0, line.indexOf('='))));
   return [...[...ours].map(([k, v]) => `${k}=${v}`), ...kept].join('\n') + '\n';
+}
+
+/** Where Unix PuTTY's settings folder keeps the list of the sessions ec2ip wrote (beside sessions/, which PuTTY would read as sessions). */
+export const SESSION_LIST = 'ec2ip-sessions';
+const SESSION_LIST_FIRST_LINE = '# Written by ec2ip putty: the PuTTY sessions it wrote here, the only ones it replaces or removes.';
+
+/** The session list file's text: one stored session name (`unixName`) a line. */
+export function renderSessionList(names: Iterable<string>): string {
+  return [SESSION_LIST_FIRST_LINE, ...[...new Set(names)].sort()].join('\n') + '\n';
+}
+
+/** The stored session names a list written by ec2ip holds; undefined for no list or another file. */
+export function parseSessionList(text: string | undefined): Set<string> | undefined {
+  if (text === undefined) return undefined;
+  const [first, ...names] = text.split('\n');
+  if (first !== SESSION_LIST_FIRST_LINE) return undefined;
+  // Only names unixName can produce, never a path: the list names files to delete.
+  return new Set(names.filter((n) => /^[A-Za-z0-9+\-@_%][A-Za-z0-9+\-.@_%]*$/.test(n)));
+}
+
+/** The `LogHost` a Unix session file sets, or undefined. */
+export function unixLogHost(text: string): string | undefined {
+  return text.split('\n').find((l) => l.startsWith('LogHost='))?.slice('LogHost='.length);
 }

@@ -9,9 +9,11 @@ import { EXIT, UsageError } from '../cli/errors.js';
 import { consoleKeysOf, knownHostsWanted, mergeKeyFile } from '../cli/host-key-files.js';
 import { KNOWN_HOSTS } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
-import { COMMON_HELP, parse } from '../cli/options.js';
+import { COMMON_HELP, parse, parsePath } from '../cli/options.js';
 import { readPublished } from '../cli/published.js';
 import { isInstanceId } from '../cli/ssh-targets.js';
+import { readOwnFile, refuseSshConfig } from '../cli/write-file.js';
+import { isOwnConfig } from './ssh-config.js';
 
 export const HELP = `Usage: ec2ip known-hosts [--output FILE] [--replace]
 
@@ -41,8 +43,16 @@ export async function knownHosts(args: string[], io: Io): Promise<number> {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file name');
-  const output = values.output === undefined ? undefined : resolve(io.cwd, values.output.replace(/^~(?=\/|$)/, io.env.HOME ?? homedir()));
+  const home = io.env.HOME ?? homedir();
+  const given = parsePath(values.output, '--output');
+  const output = given === undefined ? undefined : resolve(io.cwd, given.replace(/^~(?=\/|$)/, home));
+  if (output) {
+    await refuseSshConfig(output, '--output', home);
+    // readOwnFile refuses a link; key lines appended to ec2ip's own ssh config would break it.
+    if (isOwnConfig((await readOwnFile(output))?.toString('utf8') ?? '')) {
+      throw new UsageError(`--output ${output} is the file ec2ip ssh-config --output writes, not a known_hosts file: give the keys a file of their own (e.g. ~/.ssh/ec2ip_known_hosts)`);
+    }
+  }
 
   const ctx = await loadContext(values, io, { needs: 'prefix' });
   const published = await readPublished(ctx.clients.ssm, ctx.config.prefix);

@@ -11,7 +11,7 @@ import { formatTable, formatTime } from '../cli/table.js';
 export const HELP = `Usage: ec2ip list [--json] [--hub]
 
 Lists every instance published under the parameter prefix: its name, instance id,
-state, public and private IPv4, hostname and when its parameters last changed.
+state, public and private IPv4, IPv6 address, hostname and when its parameters last changed.
 The hostname is the instance's name in the public zone when one is configured,
 else in the private zone; only where ec2ip owns the name for that instance (a
 name refused because someone else's record is there has no hostname). STATE is "-" when your credentials may not call
@@ -79,8 +79,8 @@ export async function list(args: string[], io: Io): Promise<number> {
   const dash = (v: string | null) => v ?? '-';
   io.stdout(
     formatTable(
-      ['NAME', 'INSTANCE', 'STATE', 'PUBLIC IP', 'PRIVATE IP', 'HOSTNAME', 'LAST CHANGE'],
-      entries.map((e) => [e.name, dash(e.instanceId), dash(e.state), dash(e.publicIp), dash(e.privateIp), dash(e.hostname), dash(e.lastModified)]),
+      ['NAME', 'INSTANCE', 'STATE', 'PUBLIC IP', 'PRIVATE IP', 'IPV6', 'HOSTNAME', 'LAST CHANGE'],
+      entries.map((e) => [e.name, dash(e.instanceId), dash(e.state), dash(e.publicIp), dash(e.privateIp), dash(e.ipv6), dash(e.hostname), dash(e.lastModified)]),
     ),
   );
   if (!states && ids.length > 0) io.stderr('STATE is "-": access denied to ec2:DescribeInstances\n');

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, statSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { access, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,28 +14,33 @@ import { CliError, EXIT, UsageError } from '../cli/errors.js';
 import { consoleKeysOf, mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys } from '../cli/host-key-files.js';
 import { PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
-import { COMMON_HELP, parse, parsePort, parseUser } from '../cli/options.js';
+import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import {
   decodeReg,
   encodeReg,
-  REG_MARK,
+  isEc2ipReg,
+  parseSessionList,
   regHostKeys,
   regSessions,
   renderReg,
+  renderSessionList,
   renderUnixSession,
+  SESSION_LIST,
   sessionNameProblem,
+  unixLogHost,
   unixName,
   type PuttySession,
 } from '../cli/putty-sessions.js';
-import { loadSshTargets, type SshTarget } from '../cli/ssh-targets.js';
-import { writeFileIfChanged } from '../cli/write-file.js';
+import { loadSshTargets, parsePrefer, type SshTarget } from '../cli/ssh-targets.js';
+import { readOwnFile, refuseLink, writeFileIfChanged } from '../cli/write-file.js';
 
 export const HELP = `Usage: ec2ip putty [--format reg|unix] [--user USER] [--key FILE.ppk | --convert-key FILE.pem]
                   [--port N] [--session-prefix P] [--output FILE|DIR] [--skip-host-keys] [--replace]
+                  [--prefer ipv6|ipv4]
 
 Writes a PuTTY saved session per published instance, named <prefix><name>
-(ec2ip-web), with HostName (the stable hostname, else the current IP, as ssh-config
-decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
+(ec2ip-web), with HostName (the stable hostname, else the public IPv4, else the
+IPv6 address, else the private IP, as ssh-config decides), PortNumber, Protocol=ssh, UserName, PublicKeyFile (the .ppk) and
 LogHost = the instance id (PuTTY's "Logical name of remote host"): PuTTY files the
 host key under that name, so a new IP does not bring up "The host key is not cached"
 or "does not match" again. Each
@@ -54,8 +59,10 @@ Options:
   --convert-key FILE    convert an OpenSSH/PEM key (the .pem EC2 gave you) to .ppk with
                         puttygen first (FILE.ppk beside it, or --key's path), and use it
   --port N              PortNumber (default 22)
-  --session-prefix P    prefix of ec2ip's session names (default ec2ip-): only sessions
-                        with it are ever replaced or removed
+  --prefer ipv6|ipv4    HostName: that family's address before the hostname
+  --session-prefix P    prefix of ec2ip's session names (default ec2ip-). Only sessions
+                        ec2ip wrote (listed in DIR/ec2ip-sessions; for a .reg, set by
+                        the previous file) with it are ever replaced or removed
   --output FILE|DIR     reg: the .reg file to write (UTF-16, as regedit writes; default:
                         the text on stdout). unix: the PuTTY settings folder holding
                         sessions/ and sshhostkeys (default: PuTTY's own, $PUTTYDIR, else
@@ -80,6 +87,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
     output: { type: 'string' },
     'skip-host-keys': { type: 'boolean' },
     replace: { type: 'boolean' },
+    prefer: { type: 'string' },
   });
   if (values.help) {
     io.stdout(HELP);
@@ -90,11 +98,12 @@ export async function putty(args: string[], io: Io): Promise<number> {
   if (format !== 'reg' && format !== 'unix') throw new UsageError(`--format "${format}" is not a PuTTY store: use reg (a .reg file for Windows) or unix (~/.putty files)`);
   const user = parseUser(values.user);
   const port = parsePort(values.port);
+  const prefer = parsePrefer(values.prefer);
   const prefix = values['session-prefix'] ?? DEFAULT_PREFIX;
   if (prefix === '') throw new UsageError('--session-prefix must not be empty: ec2ip recognises its own sessions by it');
   const prefixProblem = sessionNameProblem(`${prefix}x`);
   if (prefixProblem) throw new UsageError(`--session-prefix "${prefix}" cannot start a PuTTY session name: ${prefixProblem}`);
-  if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file or folder name');
+  parsePath(values.output, '--output');
   const home = io.env.HOME ?? homedir();
   const local = (path: string) => resolve(io.cwd, path.replace(/^~(?=[/\\]|$)/, home));
   const windowsTarget = format === 'reg' && process.platform !== 'win32';
@@ -102,7 +111,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
   if (values.replace && values['skip-host-keys']) throw new UsageError('--replace is about host keys; it cannot go with --skip-host-keys');
 
   const ctx = await loadContext(values, io);
-  const targets = await loadSshTargets(ctx, io);
+  const targets = await loadSshTargets(ctx, io, prefer);
   const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath }));
   const bad = sessions.flatMap((s) => {
     const problem = sessionNameProblem(s.name);
@@ -120,7 +129,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
   const options = { replace: values.replace ?? false, io };
   const changedKept =
     format === 'reg'
-      ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys), options)
+      ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys), prefix, options)
       : await writeUnix(values.output === undefined ? puttyDir(io.env, home) : local(values.output), sessions, puttyWanted(targets, keys), prefix, options);
   return changedKept > 0 ? EXIT.failed : EXIT.ok;
 }
@@ -151,9 +160,7 @@ async function checkKey(
   convertFlag: string | undefined,
   { windowsTarget, local }: { windowsTarget: boolean; local: (path: string) => string },
 ): Promise<KeyPlan> {
-  for (const [flag, value] of [['--key', keyFlag], ['--convert-key', convertFlag]] as const) {
-    if (value !== undefined && (value.trim() === '' || /[\r\n\0"]/.test(value))) throw new UsageError(`${flag} needs a file name without quotes or line breaks`);
-  }
+  for (const [flag, value] of [['--key', keyFlag], ['--convert-key', convertFlag]] as const) parsePath(value, flag, { quotes: false });
   const windowsPath = (path: string) => /^[A-Za-z]:[\\/]|^\\\\/.test(path);
   if (windowsTarget && keyFlag !== undefined && !windowsPath(keyFlag)) {
     throw new UsageError(`--key "${keyFlag}": a .reg file is for a Windows PC, so give the .ppk's path there, e.g. C:\\Users\\you\\.ssh\\work.ppk`);
@@ -164,6 +171,8 @@ async function checkKey(
     if (head.startsWith('PuTTY-User-Key-File-')) throw new UsageError(`--convert-key ${from} is already a PuTTY .ppk key: pass it as --key instead`);
     if (!head.startsWith('-----BEGIN ')) throw new UsageError(`--convert-key ${from} is not an OpenSSH or PEM private key (it does not start with "-----BEGIN ")`);
     const to = keyFlag !== undefined && !windowsTarget ? local(keyFlag) : join(dirname(from), `${basename(from, extname(from))}.ppk`);
+    // puttygen follows a link at its -o path: the private key would land wherever it points.
+    await refuseLink(to);
     return { sessionPath: windowsTarget ? keyFlag : to, convert: { from, to } };
   }
   if (keyFlag === undefined) return {};
@@ -186,7 +195,8 @@ async function readHead(path: string, flag: string): Promise<string> {
 
 /** `puttygen FROM -O private -o TO`, as PuTTYgen's Conversions → Import key → Save private key does. */
 async function convertKey(from: string, to: string, io: Io): Promise<void> {
-  if (await exists(to)) {
+  await refuseLink(to);
+  if (await lstat(to).then(() => true, () => false)) {
     io.stderr(`${to} exists; using it as it is (delete it to convert ${from} again)\n`);
     return;
   }
@@ -208,11 +218,18 @@ async function convertKey(from: string, to: string, io: Io): Promise<void> {
   io.stderr(`converted ${from} to ${to}\n`);
 }
 
-async function writeReg(output: string | undefined, sessions: PuttySession[], wanted: WantedKeys[], { replace, io }: { replace: boolean; io: Io }): Promise<number> {
+async function writeReg(
+  output: string | undefined,
+  sessions: PuttySession[],
+  wanted: WantedKeys[],
+  prefix: string,
+  { replace, io }: { replace: boolean; io: Io },
+): Promise<number> {
   // The last file ec2ip wrote is the record of what it set: sessions gone since are deleted,
   // and a host key that changed since is reported as in any other host-key store.
-  const previous = output ? await readFile(output).then(decodeReg, () => '') : '';
-  if (previous !== '' && !previous.includes(REG_MARK)) {
+  const bytes = output ? await readOwnFile(output) : undefined;
+  const previous = bytes ? decodeReg(bytes) : '';
+  if (previous !== '' && !isEc2ipReg(previous)) {
     throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (choose a new file, e.g. ec2ip-putty.reg)`, EXIT.usage);
   }
   const prior = regHostKeys(previous);
@@ -220,12 +237,12 @@ async function writeReg(output: string | undefined, sessions: PuttySession[], wa
   const changedKept = reportOutcomes(merged.outcomes, wanted, output ?? 'the .reg file', '`--replace`', io);
   const ourAliases = new Set(wanted.flatMap((w) => w.entries.map((e) => e.alias)));
   const hostKeys = merged.text.split('\n').filter((line) => line !== '' && ourAliases.has(line.slice(line.indexOf('@') + 1, line.indexOf(' '))));
-  const text = renderReg(sessions, hostKeys, regSessions(previous));
+  const text = renderReg(sessions, hostKeys, regSessions(previous, prefix));
   if (!output) {
     io.stdout(text);
     return changedKept;
   }
-  const outcome = await writeFileIfChanged(output, encodeReg(text), { mode: 0o600, mayReplace: (current) => current.includes(REG_MARK), decode: decodeReg });
+  const outcome = await writeFileIfChanged(output, encodeReg(text), { mode: 0o600, mayReplace: isEc2ipReg, decode: decodeReg });
   io.stderr(
     `${outcome === 'written' ? `wrote ${sessions.length} PuTTY sessions to ${output}` : `${output} is up to date (${sessions.length} sessions)`}; ` +
       `import it on Windows with:  reg import ${basename(output)}   (or double-click it)\n`,
@@ -241,23 +258,48 @@ async function writeUnix(
   { replace, io }: { replace: boolean; io: Io },
 ): Promise<number> {
   const sessionsDir = join(dir, 'sessions');
+  const listFile = join(dir, SESSION_LIST);
+  const hostKeysFile = join(dir, 'sshhostkeys');
+  // Every file this run may write is checked first: a link anywhere stops the run before any write.
+  for (const path of [sessionsDir, listFile, hostKeysFile, ...sessions.map((s) => join(sessionsDir, unixName(s.name)))]) await refuseLink(path);
+  const listText = (await readOwnFile(listFile))?.toString('utf8');
+  const listed = parseSessionList(listText);
+  if (listText !== undefined && !listed) throw new CliError(`${listFile} exists and was not written by ec2ip; not replacing it (move it away and re-run)`, EXIT.usage);
+  const owned = new Set(listed);
   await mkdir(sessionsDir, { recursive: true, mode: 0o700 });
-  const names = new Set(sessions.map((s) => unixName(s.name)));
   let written = 0;
+  let foreign = 0;
   for (const s of sessions) {
-    const file = join(sessionsDir, unixName(s.name));
-    const current = await readFile(file, 'utf8').catch(() => '');
+    const stored = unixName(s.name);
+    const file = join(sessionsDir, stored);
+    const current = (await readOwnFile(file))?.toString('utf8');
+    // Only a session ec2ip listed as its own is replaced. Before the list existed, ec2ip's
+    // sessions are recognised by their LogHost, the instance id it always set.
+    const ours = current === undefined || owned.has(stored) || (!listed && unixLogHost(current) === s.settings.LogHost);
+    if (!ours) {
+      foreign++;
+      io.stderr(`skipped session ${s.name}: ${file} exists and ec2ip did not write it; not replacing it (rename or delete that session, or choose another --session-prefix)\n`);
+      continue;
+    }
+    owned.add(stored);
     if ((await writeFileIfChanged(file, renderUnixSession(s.settings, current), { mode: 0o600 })) === 'written') written++;
   }
-  // Only files with ec2ip's prefix are ever removed: the user's own sessions stay.
-  const stale = (await readdir(sessionsDir)).filter((f) => f.startsWith(unixName(prefix)) && !names.has(f) && !f.startsWith('.'));
-  for (const f of stale) await unlink(join(sessionsDir, f));
+  // Only sessions ec2ip listed as its own, with this prefix, are ever removed: the user's stay, whatever their name.
+  const names = new Set(sessions.map((s) => unixName(s.name)));
+  const stale = [...(listed ?? [])].filter((f) => f.startsWith(unixName(prefix)) && !names.has(f));
+  for (const f of stale) {
+    await unlink(join(sessionsDir, f)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    owned.delete(f);
+  }
+  await writeFileIfChanged(listFile, renderSessionList(owned), { mode: 0o600 });
   io.stderr(
     `${written} of ${sessions.length} PuTTY sessions written to ${sessionsDir}${stale.length > 0 ? `, ${stale.length} removed (${stale.join(', ')})` : ''}; ` +
       `connect with:  plink -load ${sessions[0]?.name ?? `${prefix}NAME`}   (or putty -load …)\n`,
   );
-  const { changedKept } = await mergeKeyFile(join(dir, 'sshhostkeys'), wanted, PUTTY_HOST_KEYS, { replace, io, flagHint: '`--replace`' });
-  return changedKept;
+  const { changedKept } = await mergeKeyFile(hostKeysFile, wanted, PUTTY_HOST_KEYS, { replace, io, flagHint: '`--replace`' });
+  return changedKept + foreign;
 }
 
 /** Where Unix PuTTY keeps its settings: $PUTTYDIR, else $XDG_CONFIG_HOME/putty (~/.config/putty) if it exists, else ~/.putty. */
@@ -273,13 +315,6 @@ function existsSyncDir(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path, constants.F_OK).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** The first executable `name` on PATH, or undefined. */

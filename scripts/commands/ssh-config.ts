@@ -10,18 +10,20 @@ import { consoleKeysOf, knownHostsWanted, mergeKeyFile } from '../cli/host-key-f
 import { KNOWN_HOSTS } from '../cli/host-keys.js';
 import type { Hostnames } from '../cli/hostnames.js';
 import type { Io } from '../cli/io.js';
-import { COMMON_HELP, parse, parsePort, parseUser } from '../cli/options.js';
+import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import type { Published } from '../cli/published.js';
-import { loadSshTargets, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
-import { writeFileIfChanged } from '../cli/write-file.js';
+import { loadSshTargets, parsePrefer, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
+import { refuseLink, refuseSshConfig, resolvedPath, writeFileIfChanged } from '../cli/write-file.js';
 
 export const HELP = `Usage: ec2ip ssh-config [--user USER] [--identity-file FILE] [--port N] [--output FILE]
-                        [--known-hosts FILE [--replace]]
+                        [--known-hosts FILE [--replace]] [--prefer ipv6|ipv4]
 
 Prints a "Host <name>" block for every published instance, for OpenSSH and VS Code
 Remote-SSH. HostName is the instance's stable hostname when a zone is configured
 and ec2ip holds the name there (the public zone's, else the private zone's), else
-its current public IP, else its private IP. "HostKeyAlias <instance-id>" makes ssh file the host key under the
+its current public IPv4, else its IPv6 address (an instance without a public IPv4
+is reachable there), else its private IP (with a note: reachable only from inside
+its network). "HostKeyAlias <instance-id>" makes ssh file the host key under the
 instance id, so known_hosts keeps matching when the address changes.
 
 Options:
@@ -33,6 +35,8 @@ Options:
                          be new or written by ec2ip before; ~/.ssh/config itself is
                          never edited.
   --port N               add "Port N" to every block (sshd listening elsewhere than 22)
+  --prefer ipv6|ipv4     HostName: that family's address before the hostname (ipv6 for
+                         an IPv6-only network; ipv4 to skip a name not resolving yet)
   --known-hosts FILE     verified host keys: merge each instance's host keys, read from
                          its console output, into FILE under its instance id (as
                          "ec2ip known-hosts --output FILE" does) and add
@@ -44,8 +48,16 @@ Options:
 ${COMMON_HELP}
 `;
 
-/** The first line of every file ec2ip owns; an existing file without it is not replaced. */
+/** The start of the first line of every file ec2ip owns. */
 export const MANAGED_MARK = '# Managed by ec2ip';
+
+/** The exact first line of the file `--output` writes; an existing file with another first line is not replaced. */
+export const OUTPUT_FIRST_LINE = `${MANAGED_MARK} (ec2ip ssh-config --output): every run rewrites this file, so edits here are lost.`;
+
+/** True when `text` is a file ec2ip ssh-config wrote: its first line is exactly ec2ip's. */
+export function isOwnConfig(text: string): boolean {
+  return text.split('\n', 1)[0] === OUTPUT_FIRST_LINE;
+}
 
 export async function sshConfig(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
@@ -55,42 +67,47 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
     output: { type: 'string' },
     'known-hosts': { type: 'string' },
     replace: { type: 'boolean' },
+    prefer: { type: 'string' },
   });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const user = parseUser(values.user);
-  const identity = values['identity-file'];
-  if (identity !== undefined && (identity === '' || /["\n\r\0]/.test(identity))) throw new UsageError('--identity-file must be a path without quotes or line breaks');
+  const identity = parsePath(values['identity-file'], '--identity-file', { quotes: false });
   const port = parsePort(values.port);
-  if (values.output !== undefined && values.output.trim() === '') throw new UsageError('--output needs a file name');
-  if (values['known-hosts'] !== undefined && (values['known-hosts'].trim() === '' || /["\n\r\0]/.test(values['known-hosts']))) {
-    throw new UsageError('--known-hosts needs a file name without quotes or line breaks');
-  }
+  const prefer = parsePrefer(values.prefer);
+  parsePath(values.output, '--output', { quotes: false });
+  parsePath(values['known-hosts'], '--known-hosts', { quotes: false });
   if (values.replace && values['known-hosts'] === undefined) throw new UsageError('--replace goes with --known-hosts FILE');
   // A quoted "~/..." reaches us unexpanded; expand it as the shell would have.
   const home = io.env.HOME ?? homedir();
   const expand = (path: string | undefined) => (path === undefined ? undefined : resolve(io.cwd, path.replace(/^~(?=\/|$)/, home)));
   const output = expand(values.output);
   const knownHostsFile = expand(values['known-hosts']);
-  if (output === resolve(home, '.ssh', 'config')) throw new UsageError('--output must not be ~/.ssh/config: give ec2ip a file of its own (e.g. ~/.ssh/ec2ip.conf) and Include it from ~/.ssh/config');
-  if (knownHostsFile !== undefined && knownHostsFile === output) throw new UsageError('--known-hosts and --output must be two different files');
+  // Compared with every symlinked folder resolved: DIR/config through a link to ~/.ssh is ~/.ssh/config.
+  if (output) await refuseSshConfig(output, '--output', home);
+  if (knownHostsFile) await refuseSshConfig(knownHostsFile, '--known-hosts', home);
+  if (knownHostsFile !== undefined && output !== undefined && (knownHostsFile === output || (await resolvedPath(knownHostsFile)) === (await resolvedPath(output)))) {
+    throw new UsageError('--known-hosts and --output must be two different files: key lines in the ssh config would break it');
+  }
+  // A link is refused before any AWS call, so nothing is half-done.
+  for (const path of [output, knownHostsFile]) if (path) await refuseLink(path);
 
   const ctx = await loadContext(values, io);
-  const targets = await loadSshTargets(ctx, io);
+  const targets = await loadSshTargets(ctx, io, prefer);
   const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile }));
   // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.
   const keys = knownHostsFile ? await consoleKeysOf(ctx, targets, io) : undefined;
 
   const include = output && `Include ${/\s/.test(output) ? `"${output}"` : output}`;
   const header = include
-    ? `${MANAGED_MARK} (ec2ip ssh-config --output): every run rewrites this file, so edits here are lost.\n` +
+    ? `${OUTPUT_FIRST_LINE}\n` +
       `# Use it from the top of ~/.ssh/config with:  ${include}\n`
     : '# Generated by ec2ip ssh-config.\n';
   const content = [header, ...blocks].join('\n');
   if (output && include) {
-    const outcome = await writeFileIfChanged(output, content, { mode: 0o600, mayReplace: (current) => current.startsWith(MANAGED_MARK) });
+    const outcome = await writeFileIfChanged(output, content, { mode: 0o600, mayReplace: isOwnConfig });
     if (outcome === 'refused') {
       throw new CliError(`${output} exists and was not written by ec2ip; not replacing it (--output owns the whole file: choose a new file, e.g. ~/.ssh/ec2ip.conf)`, EXIT.usage);
     }

@@ -42,6 +42,15 @@ export function lambdaOptions(outdir, steps = {}) {
 }
 
 /**
+ * The SDK's Node-version notice, silenced first thing in the CLI: the SDK is bundled at a fixed
+ * version, so its eight lines about its future releases tell a user nothing, and they would land
+ * in every `ec2ip get` and in ssh's output when ec2ip runs as a ProxyCommand. The SDK reads the
+ * variable when a client is created; a banner runs before any bundled code, whatever esbuild
+ * hoists. A value the user set stays.
+ */
+const SILENCE_SDK_NODE_WARNING = "process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';";
+
+/**
  * The CLI (dist/cli.mjs): the SDK's full default credential chain (AWS_PROFILE, SSO, …).
  * @param {string} outdir
  * @returns {import('esbuild').BuildOptions}
@@ -49,6 +58,7 @@ export function lambdaOptions(outdir, steps = {}) {
 export function cliOptions(outdir) {
   return {
     ...common,
+    banner: { js: `${common.banner.js} ${SILENCE_SDK_NODE_WARNING}` },
     target: 'node20',
     entryPoints: { cli: 'scripts/cli.ts' },
     outdir,
@@ -75,7 +85,7 @@ export function cliSeaOptions(outdir) {
     entryPoints: { 'cli-sea': 'scripts/package/sea-main.ts' },
     outExtension: { '.js': '.cjs' },
     sourcemap: false,
-    banner: { js: "var __ec2ipImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: `var __ec2ipImportMetaUrl = require('node:url').pathToFileURL(__filename).href; ${SILENCE_SDK_NODE_WARNING}` },
     define: { ...cli.define, 'import.meta.url': '__ec2ipImportMetaUrl' },
   };
 }

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { describe as describeInstance, runInstance, useMoto } from '../support/moto.js';
-import { CLI_BUNDLE, publish, runBuilt, tempDir } from '../support/cli.js';
+import { describe as describeInstance, putParameter, runInstance, useMoto } from '../support/moto.js';
+import { CLI_BUNDLE, publish, runBuilt, runCommand, tempDir } from '../support/cli.js';
 
 /** A clean environment: no settings or credentials from the machine running the tests. */
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -54,6 +54,31 @@ describe('node dist/cli.mjs', () => {
       expect(ran.code).toBe(1);
       expect(ran.stdout).toBe('');
       expect(ran.stderr).toContain('no instance named db');
+    });
+  });
+
+  describe("without the SDK's warning switch in the environment (a user's shell)", () => {
+    const userEnv = () => {
+      const env = motoEnv();
+      delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+      return env;
+    };
+    const major = Number(process.versions.node.split('.')[0]);
+
+    it('the SDK itself warns on Node 20 (the control: this is what the CLI must not print)', async () => {
+      const probe = "import('@aws-sdk/client-ssm').then((m) => new m.SSMClient({ region: 'us-east-1' }))";
+      const ran = await runCommand(process.execPath, ['--input-type=module', '-e', probe], { ...userEnv(), NODE_PATH: '' });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stderr.includes('NodeVersionSupportWarning'), `node ${process.version}: ${ran.stderr}`).toBe(major < 22);
+    });
+
+    it('`ec2ip get web` writes the address and nothing to stderr', async () => {
+      await putParameter('/ec2ip/web/instance-id', 'i-0123456789abcdef0');
+      await putParameter('/ec2ip/web/public-ip', '198.51.100.20');
+      expect(await runBuilt(['get', 'web'], userEnv())).toEqual({ code: 0, stdout: '198.51.100.20\n', stderr: '' });
+      const listed = await runBuilt(['list'], userEnv());
+      expect(listed.code).toBe(0);
+      expect(listed.stderr).toBe('');
     });
   });
 

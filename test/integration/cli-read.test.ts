@@ -87,11 +87,12 @@ describe('ec2ip get, list and ssh-config', () => {
       expect(ran.code).toBe(0);
       const lines = ran.stdout.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(/^NAME +INSTANCE +STATE +PUBLIC IP +PRIVATE IP +HOSTNAME +LAST CHANGE$/);
-      expect(lines[1]?.split(/ {2,}/).slice(0, 6)).toEqual(['db', db, 'running', d.PublicIpAddress, d.PrivateIpAddress, 'db.example.com']);
-      expect(lines[2]?.split(/ {2,}/).slice(0, 6)).toEqual(['web', web, 'running', w.PublicIpAddress, w.PrivateIpAddress, 'web.example.com']);
+      expect(lines[0]).toMatch(/^NAME +INSTANCE +STATE +PUBLIC IP +PRIVATE IP +IPV6 +HOSTNAME +LAST CHANGE$/);
+      // moto's instances have no IPv6 address.
+      expect(lines[1]?.split(/ {2,}/).slice(0, 7)).toEqual(['db', db, 'running', d.PublicIpAddress, d.PrivateIpAddress, '-', 'db.example.com']);
+      expect(lines[2]?.split(/ {2,}/).slice(0, 7)).toEqual(['web', web, 'running', w.PublicIpAddress, w.PrivateIpAddress, '-', 'web.example.com']);
       expect(lines[2]).toMatch(/ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      for (const header of ['INSTANCE', 'STATE', 'HOSTNAME']) {
+      for (const header of ['INSTANCE', 'STATE', 'IPV6', 'HOSTNAME']) {
         const column = lines[0]?.indexOf(header) ?? -1;
         expect(lines.slice(1).every((l) => l[column - 1] === ' ' && l[column] !== ' ')).toBe(true);
       }
@@ -116,6 +117,17 @@ describe('ec2ip get, list and ssh-config', () => {
         privateHostname: 'web.internal.example',
         lastModified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       });
+    });
+
+    it('shows the IPv6 address an instance published, in the table and in --json', async () => {
+      await aws.ssm.send(new (await import('@aws-sdk/client-ssm')).PutParameterCommand({ Name: '/ec2ip/web/ipv6', Value: '2600:1f18:abcd::5', Type: 'String', Overwrite: true }));
+      const table = (await cli(['list'], env)).stdout.trimEnd().split('\n');
+      const column = table[0]?.indexOf('IPV6') ?? -1;
+      expect(column).toBeGreaterThan(0);
+      expect(table[2]?.slice(column).split(' ')[0]).toBe('2600:1f18:abcd::5');
+      expect(table[1]?.slice(column).split(' ')[0]).toBe('-');
+      const entries = JSON.parse((await cli(['list', '--json'], env)).stdout) as { name: string; ipv6: string | null }[];
+      expect(entries.map((e) => [e.name, e.ipv6])).toEqual([['db', null], ['web', '2600:1f18:abcd::5']]);
     });
 
     it('shows no hostname in a zone where the name belongs to someone else', async () => {

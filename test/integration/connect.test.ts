@@ -14,6 +14,7 @@ import { unixName } from '../../scripts/cli/putty-sessions.js';
 import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js';
 import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
 import { cleanEnv } from '../support/installed.js';
+import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
 import { putParameter, runInstance, useMoto } from '../support/moto.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
 import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
@@ -21,6 +22,8 @@ import { requireTool } from '../support/tools.js';
 
 const BEFORE = '127.0.0.2';
 const AFTER = '127.0.0.3';
+/** The "instance's" global IPv6 address: loopback here, where an sshd can listen. */
+const IPV6 = '::1';
 const RECORDED_CONSOLE = readFileSync(new URL('../events/constructed.console-output.cloud-init.txt', import.meta.url), 'utf8');
 
 /** The recorded console output with the key lines of its KEYS block replaced by `publicKeys`. */
@@ -57,7 +60,7 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     // Missing tools fail the tests with the install command; they never skip them.
     for (const tool of ['sshd', 'ssh', 'ssh-keygen', 'plink', 'puttygen']) tools[tool] = requireTool(tool);
     dir = tempDir();
-    port = await freePort([BEFORE, AFTER]);
+    port = await freePort([BEFORE, AFTER, IPV6]);
     const pub = await Promise.all((['ed25519', 'ecdsa', 'rsa'] as const).map((t) => keygen(join(dir, `host_${t}`), t)));
     hostKeys = pub.map((line) => line.split(' ').slice(0, 2).join(' '));
     await keygen(join(dir, 'impostor_ed25519'), 'ed25519');
@@ -154,6 +157,37 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     expect(plinkImpostor.code).toBe(1);
     expect(plinkImpostor.stderr).toMatch(/host key/i);
     unchanged();
+  });
+
+  it('with only IPv6 and a private IPv4 published, ssh-config and putty use the IPv6 address, and ssh and plink connect on ::1', async () => {
+    // An instance without a public IPv4 (no $0.005/h charge), as the Lambda publishes it: ipv6 and private-ip.
+    await aws.ssm.send(new DeleteParameterCommand({ Name: '/ec2ip/web/public-ip' }));
+    await putParameter('/ec2ip/web/ipv6', IPV6);
+    const home = tempDir();
+    const config = join(home, 'ec2ip.conf');
+    const knownHosts = join(home, 'known_hosts');
+    const puttyDir = join(home, 'putty');
+    const me = userInfo().username;
+    const sshConfig = await ec2ip(['ssh-config', '--user', me, '--identity-file', userKey, '--port', String(port), '--known-hosts', knownHosts, '--output', config], home);
+    expect(sshConfig.code, sshConfig.stderr).toBe(0);
+    expect(readFileSync(config, 'utf8')).toContain(`Host web\n  HostName ${IPV6}\n  HostKeyAlias ${web}\n`);
+    expect(sshConfig.stderr).not.toContain('reachable only from inside');
+    await requireConverted();
+    const putty = await ec2ip(['putty', '--format', 'unix', '--user', me, '--key', join(dir, 'work.ppk'), '--port', String(port), '--output', puttyDir], home);
+    expect(putty.code, putty.stderr).toBe(0);
+    // PuTTY 0.78 takes a bare IPv6 address as HostName (and a bracketed one: checked with plink).
+    expect(readFileSync(join(puttyDir, 'sessions', unixName('ec2ip-web')), 'utf8')).toContain(`HostName=${IPV6}\n`);
+
+    await instance(IPV6);
+    const connected = await Promise.all([ssh(config, home), plink(puttyDir, home)]);
+    expect(connected.map((r) => r.code), connected.map((r) => r.stderr).join('\n')).toEqual([0, 0]);
+
+    // --prefer ipv4 has no public IPv4 to prefer: the private one comes last, with a note.
+    await aws.ssm.send(new DeleteParameterCommand({ Name: '/ec2ip/web/ipv6' }));
+    const privateOnly = await ec2ip(['ssh-config', '--prefer', 'ipv4'], home);
+    expect(privateOnly.code, privateOnly.stderr).toBe(0);
+    expect(privateOnly.stdout).toContain('HostName 172.31.5.20\n');
+    expect(privateOnly.stderr).toBe(`note: web (${web}) has no hostname, public IPv4 or IPv6 published; its private IP 172.31.5.20 is reachable only from inside its network (VPC, VPN, peering)\n`);
   });
 
   it('the .reg file, imported into PuTTY\'s registry layout, connects plink and refuses another host key', async () => {

@@ -1,6 +1,7 @@
 /** The CLI without a network: help, usage errors, formatting, the owned file, and error mapping. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -16,6 +17,7 @@ import { main } from '../../scripts/cli/main.js';
 import { formatPlan, summarise } from '../../scripts/cli/plan-format.js';
 import { readStates } from '../../scripts/cli/published.js';
 import { formatTable } from '../../scripts/cli/table.js';
+import { bracketed, chooseAddress } from '../../scripts/cli/ssh-targets.js';
 import { writeFileIfChanged } from '../../scripts/cli/write-file.js';
 import { renderHosts } from '../../scripts/commands/ssh-config.js';
 
@@ -79,6 +81,16 @@ describe('usage errors exit 2 before any AWS call', () => {
     [['putty', '--session-prefix', 'ec2ip\t'], 'cannot start a PuTTY session name: the session name holds a control character'],
     [['putty', '--user', 'me;rm'], '--user "me;rm" is not a user name'],
     [['known-hosts', '--output', ''], '--output needs a file name'],
+    [['ssh-config', '--prefer', 'v6'], '--prefer "v6" is not an address family: use ipv4 or ipv6'],
+    [['putty', '--prefer', 'IPv6'], '--prefer "IPv6" is not an address family'],
+    [['known-hosts', '--output', 'k\nnext'], '--output "k\\nnext" holds a line break'],
+    [['ssh-config', '--output', 'c\nProxyCommand x'], '--output "c\\nProxyCommand x" holds a line break'],
+    [['ssh-config', '--output', 'c"x'], 'holds a double quote'],
+    [['ssh-config', '--known-hosts', 'k\rx'], '--known-hosts "k\\rx" holds a line break'],
+    [['ssh-config', '--identity-file', 'id\u001b[2Jx'], '--identity-file "id\\u001b[2Jx" holds a line break or another control character'],
+    [['putty', '--output', 'p\nq'], '--output "p\\nq" holds a line break'],
+    [['putty', '--key', 'k\n.ppk'], '--key "k\\n.ppk" holds a line break'],
+    [['putty', '--convert-key', 'k\t.pem'], '--convert-key "k\\t.pem" holds a line break'],
     [['plan', '--hosted-zone-id', 'not a zone'], '--hosted-zone-id / HOSTED_ZONE_ID="not a zone" is not a hosted zone id'],
     [['reconcile', '--hosted-zone-id', 'Z1', '--ttl', 'soon'], '--ttl / RECORD_TTL="soon" is not a TTL'],
     [['list', '--hosted-zone-id', 'Z1', '--prefix', 'ec2ip'], '--prefix / PARAMETER_PREFIX="ec2ip" is not a usable parameter path'],
@@ -215,6 +227,54 @@ describe('writeFileIfChanged', () => {
     await writeFile(foreign, 'Host keep\n');
     expect(await writeFileIfChanged(foreign, '# mine\n', { mayReplace: (c) => c.startsWith('# mine') })).toBe('refused');
     expect(await readFile(foreign, 'utf8')).toBe('Host keep\n');
+  });
+});
+
+describe('chooseAddress: where a person connects', () => {
+  const all = { publicIp: '198.51.100.7', privateIp: '10.0.0.9', ipv6: '2600:1F18:abcd::5' };
+  const name = { public: 'web.example.com', private: 'web.internal.example' };
+  it.each([
+    ['a hostname first', all, name, undefined, { host: 'web.example.com', kind: 'hostname' }],
+    ['the private zone\'s name without a public one', all, { private: 'web.internal.example' }, undefined, { host: 'web.internal.example', kind: 'hostname' }],
+    ['else the public IPv4', all, {}, undefined, { host: '198.51.100.7', kind: 'public-ipv4' }],
+    ['else the IPv6 address, lower case', { privateIp: '10.0.0.9', ipv6: '2600:1F18:abcd::5' }, {}, undefined, { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
+    ['the first of several IPv6 addresses (the parameter is comma-separated)', { ipv6: '2600:1f18::5,2600:1f18::6' }, {}, undefined, { host: '2600:1f18::5', kind: 'ipv6' }],
+    ['else the private IPv4', { privateIp: '10.0.0.9' }, {}, undefined, { host: '10.0.0.9', kind: 'private-ipv4' }],
+    ['--prefer ipv6: the IPv6 address before the name', all, name, 'ipv6', { host: '2600:1f18:abcd::5', kind: 'ipv6' }],
+    ['--prefer ipv4: the public IPv4 before the name', all, name, 'ipv4', { host: '198.51.100.7', kind: 'public-ipv4' }],
+    ['--prefer ipv6 without one: the name', { publicIp: '198.51.100.7' }, name, 'ipv6', { host: 'web.example.com', kind: 'hostname' }],
+    ['--prefer ipv4 without a public one: the name, never the private IP first', { privateIp: '10.0.0.9', ipv6: '2600::1' }, name, 'ipv4', { host: 'web.example.com', kind: 'hostname' }],
+    ['an invalid address parameter is skipped', { publicIp: '198.51.100.7\nProxyCommand x', ipv6: 'fe80::1%eth0', privateIp: '10.0.0.9' }, {}, undefined, { host: '10.0.0.9', kind: 'private-ipv4' }],
+  ] as const)('%s', (_, published, held, prefer, expected) => {
+    expect(chooseAddress(published, held, prefer)).toEqual(expected);
+  });
+
+  it('gives nothing without any usable address, and brackets an IPv6 address for host:port', () => {
+    expect(chooseAddress({}, {})).toBeUndefined();
+    expect(bracketed('2600:1f18::5')).toBe('[2600:1f18::5]');
+    expect(bracketed('198.51.100.7')).toBe('198.51.100.7');
+    expect(bracketed('web.example.com')).toBe('web.example.com');
+  });
+});
+
+describe('writeFileIfChanged and symbolic links', () => {
+  it('refuses a link at the path, naming its target, and leaves the target as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const target = join(dir, 'bashrc');
+    await writeFile(target, 'export A=1\n');
+    await symlink(target, join(dir, 'known_hosts'));
+    await expect(writeFileIfChanged(join(dir, 'known_hosts'), 'x\n')).rejects.toThrow(`${join(dir, 'known_hosts')} is a symbolic link to ${target}`);
+    await symlink(join(dir, 'missing'), join(dir, 'dangling'));
+    await expect(writeFileIfChanged(join(dir, 'dangling'), 'x\n')).rejects.toThrow('It points at nothing that exists');
+    expect(await readFile(target, 'utf8')).toBe('export A=1\n');
+    await expect(stat(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a folder or a pipe at the path without opening it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    await expect(writeFileIfChanged(dir, 'x\n')).rejects.toThrow(`${dir} is not a regular file`);
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    await expect(writeFileIfChanged(join(dir, 'fifo'), 'x\n')).rejects.toThrow('is not a regular file (a folder, a device or a pipe)');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkName, ipv4, ipv6, nameOfOwnershipFqdn, splitParameter } from '../../functions/core/names.js';
+import { checkName, ipv4, ipv6, nameOfOwnershipFqdn, splitParameter, zoneNameProblem } from '../../functions/core/names.js';
 import { firstLaunched, formatOwnership, parseOwnership } from '../../functions/core/ownership.js';
 
 describe('checkName', () => {
@@ -82,5 +82,23 @@ describe('addresses and parameters', () => {
     expect(splitParameter('/ec2ip', '/ec2ipx/web/public-ip')).toBeUndefined();
     expect(splitParameter('/ec2ip', '/ec2ip/web')).toBeUndefined();
     expect(splitParameter('/ec2ip', '/ec2ip/a/b/c')).toBeUndefined();
+  });
+});
+
+describe('zoneNameProblem', () => {
+  it.each(['example.com', 'internal.example', '_corp.example.com', 'a-b.c0.example'])('accepts %s', (zone) => {
+    expect(zoneNameProblem(zone)).toBeUndefined();
+  });
+
+  it.each([
+    ['example.com\n  proxycommand touch x', 'its label "com\\n  proxycommand touch x"'],
+    ['exa mple.com', 'its label "exa mple"'],
+    ['ex\\032ample.com', 'its label "ex\\\\032ample"'],
+    ['example..com', 'its label ""'],
+    ['-x.example.com', 'its label "-x"'],
+    ['', '0 characters long'],
+    [`${'a'.repeat(60)}.`.repeat(5), 'characters long'],
+  ])('refuses %j', (zone, problem) => {
+    expect(zoneNameProblem(zone)).toContain(problem);
   });
 });

@@ -3,13 +3,17 @@ import {
   decodeReg,
   encodeReg,
   HOST_KEYS_KEY,
+  isEc2ipReg,
+  parseSessionList,
   regHostKeys,
   registryName,
   regSessions,
   renderReg,
+  renderSessionList,
   renderUnixSession,
   SESSIONS_KEY,
   sessionNameProblem,
+  unixLogHost,
   unixName,
   type PuttySession,
 } from '../../scripts/cli/putty-sessions.js';
@@ -91,21 +95,56 @@ describe('renderReg', () => {
   });
 
   it('deletes the sessions the previous file held that are gone now, and only those', () => {
-    expect(regSessions(text)).toEqual(['ec2ip-web', 'ec2ip-db']);
-    const next = parseReg(encodeReg(renderReg([web], [], regSessions(text))));
+    expect(regSessions(text, 'ec2ip-')).toEqual(['ec2ip-web', 'ec2ip-db']);
+    const next = parseReg(encodeReg(renderReg([web], [], regSessions(text, 'ec2ip-'))));
     expect(next.deleted).toEqual([`${SESSIONS_KEY}\\ec2ip-db`]);
     expect(Object.keys(next.keys)).toEqual([`${SESSIONS_KEY}\\ec2ip-web`]);
   });
 
+  it('deletes only listed sessions with the prefix whose key the previous file set, as ec2ip does', () => {
+    const listed = text.replace('; ec2ip sessions: ec2ip-web ec2ip-db', '; ec2ip sessions: ec2ip-web ec2ip-db MyProdServer ec2ip-ghost');
+    expect(regSessions(listed, 'ec2ip-')).toEqual(['ec2ip-web', 'ec2ip-db']);
+    expect(regSessions(listed, 'ec2ip-w')).toEqual(['ec2ip-web']);
+    const mine = renderReg([{ name: 'MyProdServer', settings: { ...db.settings } }], []);
+    expect(regSessions(mine, 'M')).toEqual(['MyProdServer']);
+    expect(regSessions(mine.replace('"LogHost"="i-0def"', '"LogHost"="prod"'), 'M')).toEqual([]);
+  });
+
+  it('recognises its own file by the exact mark line, not by the phrase anywhere', () => {
+    expect(isEc2ipReg(text)).toBe(true);
+    expect(isEc2ipReg(text.replace('; Managed by ec2ip (', '; Managed by ec2ipsec ('))).toBe(false);
+    expect(isEc2ipReg('Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Mine]\r\n"Note"="; Managed by ec2ip"\r\n')).toBe(false);
+  });
+
   it('reads no sessions or host keys from a file ec2ip did not write', () => {
     const foreign = 'Windows Registry Editor Version 5.00\r\n\r\n; ec2ip sessions: mine\r\n';
-    expect(regSessions(foreign)).toEqual([]);
+    expect(regSessions(foreign, 'ec2ip-')).toEqual([]);
     expect(regHostKeys(foreign)).toEqual([]);
   });
 
   it('escapes quotes and backslashes in strings', () => {
     const odd = renderReg([{ ...db, settings: { ...db.settings, PublicKeyFile: 'C:\\a "b"\\k.ppk' } }], []);
     expect(parseReg(encodeReg(odd)).keys[`${SESSIONS_KEY}\\ec2ip-db`]?.PublicKeyFile?.data).toBe('C:\\a "b"\\k.ppk');
+  });
+});
+
+describe('the list of the Unix sessions ec2ip wrote', () => {
+  it('round-trips the stored names and reads nothing from another file', () => {
+    const text = renderSessionList(['ec2ip-web', 'ec2ip%20api', 'ec2ip-db']);
+    expect(text.split('\n')[0]).toMatch(/^# Written by ec2ip putty: /);
+    expect([...(parseSessionList(text) ?? [])]).toEqual(['ec2ip%20api', 'ec2ip-db', 'ec2ip-web']);
+    expect(parseSessionList('ec2ip-web\n')).toBeUndefined();
+    expect(parseSessionList(undefined)).toBeUndefined();
+  });
+
+  it('never yields a path: a name with a slash or dot-dot is dropped', () => {
+    const text = renderSessionList([]) + '../../.bashrc\n..\n.\nsub/dir\nec2ip-web\n';
+    expect([...(parseSessionList(text) ?? [])]).toEqual(['ec2ip-web']);
+  });
+
+  it("finds a session file's LogHost", () => {
+    expect(unixLogHost('HostName=a\nLogHost=i-0abc\n')).toBe('i-0abc');
+    expect(unixLogHost('HostName=a\n')).toBeUndefined();
   });
 });
 
