@@ -414,6 +414,11 @@ function checkQueues(t: Evaluated): void {
   for (const s of role.filter((x) => x.actions.some((a) => grants(a, consume)))) {
     expect(s.resources, `${s.where}: consume the event queue only`).toEqual([queueArn]);
   }
+  // The event source mapping polls with the function's role: each action must be granted.
+  for (const action of consume) {
+    const granting = role.filter((x) => x.actions.some((a) => grants(a, [action])));
+    expect(granting.flatMap((x) => x.resources), `${action} on the event queue`).toEqual([queueArn]);
+  }
   const [, fn] = single(t, 'AWS::Lambda::Function');
   const redrive = obj(queue?.Properties.RedrivePolicy, 'RedrivePolicy');
   expect(Number(redrive.maxReceiveCount)).toBe(5);
@@ -670,6 +675,17 @@ const addRoleStatement = (tpl: Obj, statement: Obj) => {
   policies.push({ PolicyName: 'extra', PolicyDocument: { Version: '2012-10-17', Statement: [statement] } });
   res(tpl, roleId(tpl)).Policies = policies;
 };
+/** Removes the statement with this Sid from the function role's inline policies. */
+const removeRoleStatement = (tpl: Obj, sid: string): void => {
+  let removed = 0;
+  for (const policy of arr(res(tpl, roleId(tpl)).Policies)) {
+    const doc = obj(obj(policy, 'policy').PolicyDocument, 'PolicyDocument');
+    const kept = arr(doc.Statement).filter((st) => obj(st, 'statement').Sid !== sid);
+    removed += arr(doc.Statement).length - kept.length;
+    doc.Statement = kept;
+  }
+  if (removed !== 1) throw new Error(`no single statement ${sid} in the role`);
+};
 /** Replaces every string in the template that `from` matches. */
 const replaceStrings = (tpl: Obj, from: RegExp, to: string): void => {
   const walk = (v: unknown): unknown => {
@@ -750,6 +766,8 @@ const BROKEN: [string, (tpl: Obj) => void, Mutation][] = [
     (tpl) => { delete obj(ofTypeRaw(tpl, 'AWS::Lambda::EventInvokeConfig').Properties, 'EIC').DestinationConfig; }],
   ['a short visibility timeout', DEFAULTS(checkQueues),
     (tpl) => { res(tpl, 'EventQueue').VisibilityTimeout = 120; }],
+  ['a role that cannot consume the event queue (ConsumeEventQueue removed)', DEFAULTS(checkQueues),
+    (tpl) => removeRoleStatement(tpl, 'ConsumeEventQueue')],
 ];
 
 describe('the checks catch a broken template', () => {
