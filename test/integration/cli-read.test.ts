@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { countCalls, startProxy } from '../support/aws-proxy.js';
-import { createZone, describe as describeInstance, putRecord, runInstance, stopInstances, useMoto } from '../support/moto.js';
+import { createZone, describe as describeInstance, putParameter, putRecord, runInstance, stopInstances, useMoto } from '../support/moto.js';
 import { cli, publish, tempDir } from '../support/cli.js';
 import { requireTool } from '../support/tools.js';
 
@@ -52,7 +52,11 @@ describe('ec2ip get, list and ssh-config', () => {
     });
 
     it('reads under the prefix given', async () => {
-      expect((await cli(['get', 'web', '--prefix', '/other'])).code).toBe(1);
+      await putParameter('/other/web/public-ip', '198.51.100.7');
+      expect(await cli(['get', 'web', '--prefix', '/other'])).toEqual({ code: 0, stdout: '198.51.100.7\n', stderr: '' });
+      const ran = await cli(['get', 'db', '--prefix', '/other']);
+      expect(ran).toMatchObject({ code: 1, stdout: '' });
+      expect(ran.stderr).toContain('no instance named db is published under /other');
     });
 
     it('makes one GetParameter call and nothing else when the prefix is given', async () => {

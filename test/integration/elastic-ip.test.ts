@@ -86,7 +86,16 @@ describe('Elastic IP mode on moto', () => {
     const off = await loadHandler({ HOSTED_ZONE_ID: zone, ENABLE_ELASTIC_IP: undefined });
     const eip = await allocate();
     const id = await runInstance({ tags: { 'ec2ip:name': 'web', 'ec2ip:eip': eip.id } });
-    await captureStdout(() => off(stateChangeEvent(id, 'running')));
+    const before = await addresses();
+    const own = (await describeInstance(id)).PublicIpAddress;
+    expect(own).toBeDefined();
+    const { result, lines } = await captureStdout(() => off(stateChangeEvent(id, 'running')));
+    expect(result).toEqual({ status: 'done', items: 1 });
     expect((await addresses()).find((a) => a.AllocationId === eip.id)?.AssociationId).toBeUndefined();
+    expect(await addresses()).toEqual(before);
+    // Published with its ordinary public IP, and no word about Elastic IPs.
+    expect(await publicA()).toEqual([own]);
+    expect((await getParameters('/ec2ip'))['/ec2ip/web/public-ip']).toBe(own);
+    expect(lines.filter((l) => String(l.message).startsWith('elastic ip'))).toEqual([]);
   });
 });

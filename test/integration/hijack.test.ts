@@ -229,4 +229,28 @@ describe('hijack attempts', () => {
     await attempt(attacker, 'legacy');
     expect((await everything()).public).toEqual(before.public);
   });
+
+
+  it('does not take over a name when a forged ownership record in ec2ip’s own format names another instance', async () => {
+    // The attacker launches first, so without the record it would win the name; the record,
+    // in this stack's own format, names another instance that runs and claims the name.
+    const attacker = await runInstance({ tags: { 'ec2ip:name': 'legacy' } });
+    await new Promise((r) => setTimeout(r, 1100)); // moto's LaunchTime has whole seconds
+    const named = await runInstance({ tags: { 'ec2ip:name': 'legacy' } });
+    await putRecord(world.publicZoneId, { name: '_ec2ip.legacy.example.com', type: 'TXT', values: [ownershipValue(named)] });
+    const { lines, results } = await attempt(attacker, 'legacy');
+    expectDone(results);
+    const a = await describeInstance(attacker);
+    const n = await describeInstance(named);
+    expect(a.PublicIpAddress).toBeDefined();
+    // The public zone's name stays with the instance the record names; nothing there points at the attacker.
+    const legacy = (await everything()).public.filter((r) => r.name.endsWith('legacy.example.com'));
+    expect(legacy).toEqual([
+      { name: '_ec2ip.legacy.example.com', type: 'TXT', ttl: 300, values: [ownershipValue(named)] },
+      { name: 'legacy.example.com', type: 'A', ttl: 60, values: [n.PublicIpAddress as string] },
+    ]);
+    const conflicts = lines.filter((l) => l.message === 'name conflict' && l.instanceId === attacker && l.zone === 'example.com');
+    expect(conflicts.length).toBeGreaterThan(0);
+    expect(String(conflicts[0]?.reason)).toContain(named);
+  });
 });

@@ -136,9 +136,18 @@ describe('EC2 adapter', () => {
   });
 
   it('describes by an instance-id filter, 200 ids per call, so a vanished id fails nothing', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
-    await describeInstances(ec2, Array.from({ length: 250 }, (_, i) => `i-${i}`));
-    expect(ec2Mock).toHaveReceivedCommandTimes(DescribeInstancesCommand, 2);
-    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.InstanceIds).toBeUndefined();
+    const ids = Array.from({ length: 250 }, (_, i) => `i-${i}`);
+    // As EC2 answers an instance-id filter: the instances that exist, here all but i-7.
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: { Filters?: { Values?: string[] }[] }) => ({
+      Reservations: [{ Instances: (input.Filters?.[0]?.Values ?? []).filter((id) => id !== 'i-7').map((id) => ({ InstanceId: id, State: { Name: 'running' } })) }],
+    }));
+    const found = await describeInstances(ec2, ids);
+    expect(found.map((i) => i.id)).toEqual(ids.filter((id) => id !== 'i-7'));
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.InstanceIds)).toEqual([undefined, undefined]);
+    expect(calls.map((c) => c.Filters)).toEqual([
+      [{ Name: 'instance-id', Values: ids.slice(0, 200) }],
+      [{ Name: 'instance-id', Values: ids.slice(200) }],
+    ]);
   });
 });

@@ -66,7 +66,7 @@ describe('usage errors exit 2 before any AWS call', () => {
     [['get', 'web', 'db'], 'unexpected argument "db"'],
     [['get', 'we_b'], 'the name "we_b" has the label'],
     [['get', 'web', '--field', 'mac'], '--field mac is not one of'],
-    [['list', '--json=yes'], ''],
+    [['list', '--json=yes'], "Option '--json' does not take an argument"],
     [['ssh-config', '--user', 'a b'], '--user "a b" is not a user name'],
     [['ssh-config', '--output', ''], '--output needs a file name'],
     [['ssh-config', '--output', '~/.ssh/config'], '--output must not be ~/.ssh/config'],

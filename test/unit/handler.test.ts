@@ -259,10 +259,15 @@ describe('handler: what each input gets', () => {
       .resolves({ ResourceRecordSets: [{ Name: '_ec2ip.web.example.com.', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: winner }] }], IsTruncated: false });
     ec2.on(DescribeInstancesCommand, { Filters: [{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaaa'] }] }).resolves({ Reservations: [{ Instances: [ec2Instance('running', { InstanceId: 'i-0aaaaaaaaaaaaaaaa' })] }] });
     route53.on(ChangeResourceRecordSetsCommand).rejects(Object.assign(new Error('Tried to create resource record set but it already exists'), { name: 'InvalidChangeBatch' }));
-    await handler()(event('running'));
+    await expect(handler()(event('running'))).resolves.toEqual({ status: 'done', items: 1 });
     expect(route53).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 1);
-    const claim = route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0];
-    expect(claim).toMatchObject({ Action: 'CREATE', ResourceRecordSet: { Type: 'TXT', Name: '_ec2ip.web.example.com.' } });
+    const changes = route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes ?? [];
+    expect(changes[0]).toMatchObject({ Action: 'CREATE', ResourceRecordSet: { Type: 'TXT', Name: '_ec2ip.web.example.com.' } });
+    expect(changes.map((c) => c.Action)).toEqual(['CREATE', 'CREATE']);
+    // The parameter folder was free: it is claimed by create only (Overwrite false), never by a put.
+    const puts = ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => `${p.Name} ${String(p.Overwrite)}`)).toEqual(['/ec2ip/web/instance-id false', '/ec2ip/web/private-ip false', '/ec2ip/web/public-ip false']);
+    expect(ssm).toHaveReceivedCommandTimes(DeleteParametersCommand, 0);
     expect(logs.filter((l) => l.message === 'name conflict').map((l) => l.zone)).toContain('example.com');
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MalformedEventError } from '../../functions/core/errors.js';
 import { isSqsEvent, parseEvent, parseSqsRecord } from '../../functions/sync/input.js';
 import { loadEvent, sqsRecord } from '../support/events.js';
 
@@ -54,7 +55,7 @@ describe('parseEvent on recorded events', () => {
   });
 
   it.each([null, 42, 'text', [], {}, { source: 'aws.ec2' }])('refuses %j', (value) => {
-    expect(() => parseEvent(value)).toThrow();
+    expect(() => parseEvent(value)).toThrow(MalformedEventError);
   });
 
   it('ignores events of other sources', () => {

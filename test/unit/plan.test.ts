@@ -224,12 +224,12 @@ describe('plan: ownership', () => {
     const untagged = instance('i-1', { nameTag: undefined });
     const p = run({ scope: 'all', targets: [], others: [untagged], pub: publishedPub, priv: [], params: publishedParams });
     expect(p.zones[0]?.groups.map((g) => g.reason)).toEqual(['release']);
-    expect(p.parameters.every((c) => c.action === 'delete')).toBe(true);
+    expect(p.parameters.map((c) => `${c.action} ${c.parameter}`)).toEqual(['delete /ec2ip/web/instance-id', 'delete /ec2ip/web/private-ip', 'delete /ec2ip/web/public-ip']);
   });
 
   it('writes parameters only under the prefix', () => {
     const p = run({ config: { ...config, prefix: '/team/ec2ip' }, targets: [i1] });
-    expect(p.parameters.map((c) => c.parameter).every((n) => n.startsWith('/team/ec2ip/web/'))).toBe(true);
+    expect(p.parameters.map((c) => c.parameter)).toEqual(['/team/ec2ip/web/instance-id', '/team/ec2ip/web/private-ip', '/team/ec2ip/web/public-ip']);
   });
 
   it('claims parameters with create (never overwriting), but overwrites leaves left in an ownerless folder', () => {

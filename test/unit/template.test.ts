@@ -15,7 +15,7 @@
  */
 import { readConfig } from '../../functions/core/config.js';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -414,6 +414,11 @@ function checkQueues(t: Evaluated): void {
   for (const s of role.filter((x) => x.actions.some((a) => grants(a, consume)))) {
     expect(s.resources, `${s.where}: consume the event queue only`).toEqual([queueArn]);
   }
+  // The event source mapping polls with the function's role: each action must be granted.
+  for (const action of consume) {
+    const granting = role.filter((x) => x.actions.some((a) => grants(a, [action])));
+    expect(granting.flatMap((x) => x.resources), `${action} on the event queue`).toEqual([queueArn]);
+  }
   const [, fn] = single(t, 'AWS::Lambda::Function');
   const redrive = obj(queue?.Properties.RedrivePolicy, 'RedrivePolicy');
   expect(Number(redrive.maxReceiveCount)).toBe(5);
@@ -670,6 +675,17 @@ const addRoleStatement = (tpl: Obj, statement: Obj) => {
   policies.push({ PolicyName: 'extra', PolicyDocument: { Version: '2012-10-17', Statement: [statement] } });
   res(tpl, roleId(tpl)).Policies = policies;
 };
+/** Removes the statement with this Sid from the function role's inline policies. */
+const removeRoleStatement = (tpl: Obj, sid: string): void => {
+  let removed = 0;
+  for (const policy of arr(res(tpl, roleId(tpl)).Policies)) {
+    const doc = obj(obj(policy, 'policy').PolicyDocument, 'PolicyDocument');
+    const kept = arr(doc.Statement).filter((st) => obj(st, 'statement').Sid !== sid);
+    removed += arr(doc.Statement).length - kept.length;
+    doc.Statement = kept;
+  }
+  if (removed !== 1) throw new Error(`no single statement ${sid} in the role`);
+};
 /** Replaces every string in the template that `from` matches. */
 const replaceStrings = (tpl: Obj, from: RegExp, to: string): void => {
   const walk = (v: unknown): unknown => {
@@ -750,6 +766,8 @@ const BROKEN: [string, (tpl: Obj) => void, Mutation][] = [
     (tpl) => { delete obj(ofTypeRaw(tpl, 'AWS::Lambda::EventInvokeConfig').Properties, 'EIC').DestinationConfig; }],
   ['a short visibility timeout', DEFAULTS(checkQueues),
     (tpl) => { res(tpl, 'EventQueue').VisibilityTimeout = 120; }],
+  ['a role that cannot consume the event queue (ConsumeEventQueue removed)', DEFAULTS(checkQueues),
+    (tpl) => removeRoleStatement(tpl, 'ConsumeEventQueue')],
 ];
 
 describe('the checks catch a broken template', () => {
@@ -796,5 +814,199 @@ describe('the template and the function agree', () => {
     expect(config).toMatchObject({ ownerId: 'STACKNAME', prefix: t.params.ParameterPrefix, onStop: t.params.OnStop, ttl: Number(t.params.RecordTtl) });
     expect(config.hostedZoneId).toBe(t.params.HostedZoneId || undefined);
     expect(config.elasticIp ?? false).toBe(t.params.EnableElasticIp === 'true');
+  });
+});
+
+// ------------------------------------------------------------------ every permission the function needs
+
+/** One call the function's role must be allowed: by the code, or by AWS on the function's behalf. */
+interface Need {
+  action: string;
+  resource: string;
+  why: string;
+}
+
+/** AWS managed policies a role could carry instead of inline statements: what they grant. */
+const MANAGED: Record<string, { actions: string[]; resources: string[] }> = {
+  AWSLambdaBasicExecutionRole: { actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['*'] },
+  AWSLambdaSQSQueueExecutionRole: { actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['*'] },
+  AWSXRayDaemonWriteAccess: { actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], resources: ['*'] },
+};
+
+/** The AWS API calls in functions/: `new XCommand(` of an `@aws-sdk/client-*` import, as IAM actions. */
+function codeActions(): { action: string; file: string }[] {
+  const prefix: Record<string, string> = { ec2: 'ec2', 'route-53': 'route53', ssm: 'ssm', sts: 'sts', iam: 'iam', cloudformation: 'cloudformation', sqs: 'sqs', s3: 's3' };
+  const found: { action: string; file: string }[] = [];
+  const dir = join(ROOT, 'functions');
+  for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(join(dir, file), 'utf8');
+    const clientOf = new Map<string, string>();
+    for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
+      for (const name of (m[1] as string).split(',').map((n) => n.replace(/^\s*type\s+/, '').trim())) clientOf.set(name, m[2] as string);
+    }
+    for (const m of text.matchAll(/new\s+(\w+)Command\(/g)) {
+      const client = clientOf.get(`${m[1]}Command`);
+      if (client === undefined) throw new Error(`functions/${file}: ${m[1]}Command is not imported from an @aws-sdk client`);
+      const service = prefix[client];
+      if (!service) throw new Error(`functions/${file}: no IAM prefix known for @aws-sdk/client-${client}`);
+      found.push({ action: `${service}:${m[1]}`, file: `functions/${file}` });
+    }
+  }
+  return found;
+}
+
+/**
+ * The resources each call of the code touches when deployed by this template, or 'hub' for
+ * calls only a hub makes (infra/hub.yaml grants those). A call missing here fails the test:
+ * a new AWS call needs its permission decided.
+ */
+const CODE_CALLS: Record<string, (t: Evaluated) => string[] | 'hub'> = {
+  'ec2:DescribeInstances': () => ['*'],
+  'ec2:DescribeAddresses': () => ['*'],
+  // AssociateAddress is authorised against the address and the instance or its interface.
+  'ec2:AssociateAddress': (t) =>
+    t.params.EnableElasticIp === 'true' ? ['elastic-ip/eipalloc-0example', 'instance/i-0example', 'network-interface/eni-0example'].map((r) => `arn:PARTITION:ec2:REGION:ACCOUNT:${r}`) : [],
+  'route53:ChangeResourceRecordSets': (t) => zoneArns(t),
+  'route53:ListResourceRecordSets': (t) => zoneArns(t),
+  'route53:GetHostedZone': (t) => zoneArns(t),
+  'ssm:PutParameter': (t) => [`arn:PARTITION:ssm:REGION:ACCOUNT:parameter${t.params.ParameterPrefix}/web/public-ip`],
+  'ssm:GetParameters': (t) => [`arn:PARTITION:ssm:REGION:ACCOUNT:parameter${t.params.ParameterPrefix}/web/public-ip`],
+  'ssm:DeleteParameters': (t) => [`arn:PARTITION:ssm:REGION:ACCOUNT:parameter${t.params.ParameterPrefix}/web/public-ip`],
+  // Authorised against the path itself (AWS-NOTES.md).
+  'ssm:GetParametersByPath': (t) => [`arn:PARTITION:ssm:REGION:ACCOUNT:parameter${t.params.ParameterPrefix}`],
+  'sts:AssumeRole': () => 'hub',
+};
+
+/** What the function's role must allow, derived from the template's own resources and the code's calls. */
+function neededPermissions(t: Evaluated): Need[] {
+  const needs: Need[] = [];
+  const [fnId, fn] = single(t, 'AWS::Lambda::Function');
+  const isFn = (v: unknown) => [`<${fnId}>`, `<${fnId}.Arn>`].includes(String(v));
+  const need = (actions: string[], resource: string, why: string) => needs.push(...actions.map((action) => ({ action, resource, why })));
+  // Lambda polls an SQS event source with the function's role.
+  for (const [id, esm] of ofType(t, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => isFn(m.FunctionName))) {
+    need(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], String(esm.EventSourceArn), `${id} polls its queue`);
+  }
+  // Lambda writes the function's logs with its role: into the configured group, or its default one.
+  const group = isObj(fn.LoggingConfig) ? fn.LoggingConfig.LogGroup : undefined;
+  const groupId = /^<(\w+)>$/.exec(String(group))?.[1];
+  if (groupId && t.resources[groupId]?.Type === 'AWS::Logs::LogGroup') {
+    need(['logs:CreateLogStream', 'logs:PutLogEvents'], `<${groupId}.Arn>`, `${fnId} logs into ${groupId}`);
+  } else {
+    const name = group === undefined ? `/aws/lambda/${String(fn.FunctionName ?? `<${fnId}>`)}` : String(group);
+    need(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], `arn:PARTITION:logs:REGION:ACCOUNT:log-group:${name}:*`, `${fnId} logs into ${name}`);
+  }
+  if (isObj(fn.TracingConfig) && fn.TracingConfig.Mode === 'Active') need(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*', `${fnId} traces with X-Ray`);
+  // Asynchronous invocation destinations and the dead-letter queue are sent to with the function's role.
+  const targets: [string, string][] = [];
+  for (const [id, eic] of ofType(t, 'AWS::Lambda::EventInvokeConfig').filter(([, c]) => isFn(c.FunctionName))) {
+    const dest = isObj(eic.DestinationConfig) ? eic.DestinationConfig : {};
+    for (const kind of ['OnFailure', 'OnSuccess']) {
+      const d = dest[kind];
+      if (isObj(d) && d.Destination !== undefined) targets.push([String(d.Destination), `${id} ${kind}`]);
+    }
+  }
+  if (isObj(fn.DeadLetterConfig) && fn.DeadLetterConfig.TargetArn !== undefined) targets.push([String(fn.DeadLetterConfig.TargetArn), `${fnId} dead-letter queue`]);
+  for (const [arn, why] of targets) {
+    const type = t.resources[/^<(\w+)\.Arn>$/.exec(arn)?.[1] ?? '']?.Type ?? (/^arn:[^:]*:(\w+):/.exec(arn)?.[1] ?? '');
+    const action = { 'AWS::SQS::Queue': 'sqs:SendMessage', sqs: 'sqs:SendMessage', 'AWS::SNS::Topic': 'sns:Publish', sns: 'sns:Publish', 'AWS::Lambda::Function': 'lambda:InvokeFunction', lambda: 'lambda:InvokeFunction', events: 'events:PutEvents' }[type];
+    if (!action) throw new Error(`${why}: destination ${arn} of an unknown kind`);
+    need([action], arn, why);
+  }
+  // The code's own calls.
+  for (const { action, file } of codeActions()) {
+    const rule = CODE_CALLS[action];
+    if (!rule) throw new Error(`${file} calls ${action}: add it to CODE_CALLS with the resources it touches`);
+    const resources = rule(t);
+    if (resources !== 'hub') for (const r of resources) need([action], r, `${file} calls ${action}`);
+  }
+  return needs;
+}
+
+/** The needs the function's role does not grant (conditions are taken as met: they narrow, the checks above pin them). */
+function missingPermissions(t: Evaluated): Need[] {
+  const statements = roleStatements(t).filter((s) => s.effect === 'Allow');
+  const role = t.resources[roleOfFunction(t)]?.Properties ?? {};
+  const managed = strs(role.ManagedPolicyArns).flatMap((arn) => {
+    const m = MANAGED[arn.split('/').pop() ?? ''];
+    return m ? [m] : [];
+  });
+  const granted = (n: Need) =>
+    [...statements, ...managed].some(
+      (s) => s.actions.some((a) => grants(a, [n.action])) && s.resources.some((r) => glob(r).test(n.resource)),
+    );
+  return neededPermissions(t).filter((n) => !granted(n));
+}
+
+function checkPermissions(t: Evaluated): void {
+  const needs = neededPermissions(t);
+  // Not vacuous: the queue, the logs, the failure destination and the code's reads are always needed.
+  for (const a of ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'logs:PutLogEvents', 'sqs:SendMessage', 'ec2:DescribeInstances', 'ssm:PutParameter']) {
+    expect(needs.map((n) => n.action), `${a} is among the needs`).toContain(a);
+  }
+  const missing = missingPermissions(t).map((n) => `${n.action} on ${n.resource} (${n.why})`);
+  if (missing.length > 0) throw new Error(`permissions the role lacks: ${missing.join('; ')}`);
+}
+
+/** Every statement of the function's role in the raw template, with a way to remove it. */
+function roleStatementSlots(tpl: Obj): { sid: string; actions: string[]; remove: () => void }[] {
+  const slots: { sid: string; actions: string[]; remove: () => void }[] = [];
+  const role = roleId(tpl);
+  const docs: [string, Obj][] = arr(res(tpl, role).Policies).map((p) => [`${role}.${String(obj(p, 'policy').PolicyName)}`, obj(obj(p, 'policy').PolicyDocument, 'PolicyDocument')]);
+  for (const [id, r] of Object.entries(obj(tpl.Resources, 'Resources'))) {
+    const raw = obj(r, id);
+    if (raw.Type !== 'AWS::IAM::Policy') continue;
+    const p = obj(raw.Properties, `${id}.Properties`);
+    if (JSON.stringify(p.Roles ?? []).includes(`"${role}"`)) docs.push([id, obj(p.PolicyDocument, `${id}.PolicyDocument`)]);
+  }
+  for (const [where, doc] of docs) {
+    arr(doc.Statement).forEach((s, i) => {
+      slots.push({
+        sid: `${where} ${String(obj(s, 'statement').Sid ?? i)}`,
+        actions: strs(obj(s, 'statement').Action),
+        remove: () => { doc.Statement = arr(doc.Statement).filter((_, j) => j !== i); },
+      });
+    });
+  }
+  return slots;
+}
+
+/** Both zones and Elastic IPs: the case in which every statement of the role is in force. */
+const ALL_ON = { ...REQUIRED, HostedZoneId: 'ZPUBLIC1', PrivateHostedZoneId: 'ZPRIVATE2', EnableElasticIp: 'true' };
+
+describe('the function role grants every permission the function needs', () => {
+  it('finds the code’s AWS calls', () => {
+    expect([...new Set(codeActions().map((c) => c.action))].sort()).toEqual(expect.arrayContaining(['ec2:DescribeInstances', 'route53:ChangeResourceRecordSets', 'ssm:PutParameter']));
+  });
+  it.each(CASES.map((c) => [label(c), c] as const))('deployed with %s', (_name, params) => checkPermissions(evaluate(TEMPLATE, params)));
+  it('has every statement of the role in force when both zones and Elastic IPs are on', () => {
+    expect(roleStatementSlots(structuredClone(TEMPLATE)).length).toBe(roleStatements(evaluate(TEMPLATE, ALL_ON)).length);
+  });
+  const slots = roleStatementSlots(structuredClone(TEMPLATE)).map((s, i) => [s.sid, i] as const);
+  it('loops over the role’s statements', () => expect(slots.length).toBeGreaterThanOrEqual(8));
+  it.each(slots)('fails without the statement %s', (_sid, index) => {
+    const tpl = structuredClone(TEMPLATE);
+    const slot = roleStatementSlots(tpl)[index] as { actions: string[]; remove: () => void };
+    slot.remove();
+    // The failure names one of the removed statement's actions.
+    expect(() => checkPermissions(evaluate(tpl, ALL_ON))).toThrow(new RegExp(`permissions the role lacks: .*(${slot.actions.join('|')}) on `));
+  });
+  it.each([
+    ['an X-Ray traced function', (tpl: Obj) => { res(tpl, 'SyncFunction').TracingConfig = { Mode: 'Active' }; }],
+    ['a function with a dead-letter queue', (tpl: Obj) => { res(tpl, 'SyncFunction').DeadLetterConfig = { TargetArn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } }; }],
+    ['a function without its own log group', (tpl: Obj) => { delete res(tpl, 'SyncFunction').LoggingConfig; }],
+  ])('fails for %s whose role lacks the permissions it adds', (_name, mutate) => {
+    const tpl = structuredClone(TEMPLATE);
+    mutate(tpl);
+    expect(() => checkPermissions(evaluate(tpl, ALL_ON))).toThrow(/permissions the role lacks/);
+  });
+  it('accepts AWSLambdaBasicExecutionRole in place of the log statements', () => {
+    const tpl = structuredClone(TEMPLATE);
+    const slot = roleStatementSlots(tpl).find((s) => s.sid.endsWith('WriteOwnLogGroup'));
+    expect(slot, 'the log statement').toBeDefined();
+    slot?.remove();
+    expect(() => checkPermissions(evaluate(tpl, ALL_ON))).toThrow(/logs:PutLogEvents/);
+    res(tpl, roleId(tpl)).ManagedPolicyArns = [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole' }];
+    checkPermissions(evaluate(tpl, ALL_ON));
   });
 });

@@ -1,0 +1,34 @@
+// @ts-check
+/**
+ * Mutation testing (`npm run mutate`): the core (planner, ownership, names, configuration,
+ * desired state) and the ownership-relevant parts of the sync engine, against the unit tests.
+ * Not part of `npm test`. Runs at low concurrency: the machine is shared.
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.stryker.config.ts', related: false },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.stryker.json',
+  // A mutant whose code runs at module load would need every test; none of those matter here.
+  ignoreStatic: true,
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'functions/core/plan.ts',
+    'functions/core/ownership.ts',
+    'functions/core/names.ts',
+    'functions/core/config.ts',
+    'functions/core/desired.ts',
+  ],
+  concurrency: 2,
+  timeoutMS: 4000,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  thresholds: { high: 90, low: 80, break: null },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
