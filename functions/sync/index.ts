@@ -2,7 +2,7 @@
  * The Lambda entry point. Configuration is read once at load and a bad value fails the
  * init with a message naming the variable; clients are created once per container.
  */
-import { createClients } from '../adapters/clients.js';
+import { createClients, createSqsClient } from '../adapters/clients.js';
 import { PutPacer } from '../adapters/ssm.js';
 import { readConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -23,4 +23,4 @@ export const handler = createHandler({
   zoneNames: new Map(),
   putPacer: new PutPacer(putRate),
   ...(config.hub ? { hub: createHubDeps(config, config.hub, process.env, putRate) } : {}),
-});
+}, { sqs: createSqsClient(process.env, { region: config.region }) });
