@@ -60,10 +60,10 @@ export async function changeVisibility(sqs: SQSClient, changes: readonly Visibil
       calls.push(
         (async () => {
           try {
-            const out = await sqs.send(
-              new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries: chunk.map((c, j) => ({ Id: String(j), ReceiptHandle: c.receiptHandle, VisibilityTimeout: c.seconds })) }),
-              abortSignal ? { abortSignal } : {},
-            );
+            const command = new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries: chunk.map((c, j) => ({ Id: String(j), ReceiptHandle: c.receiptHandle, VisibilityTimeout: c.seconds })) });
+            const sent = sqs.send(command, abortSignal ? { abortSignal } : {});
+            // The race also ends a call stuck before the SDK looks at the signal.
+            const out = abortSignal ? await Promise.race([sent, aborted(abortSignal)]) : await sent;
             for (const f of out.Failed ?? []) {
               const c = chunk[Number(f.Id)];
               if (c) failures.push({ messageId: c.messageId, queueArn: arn, reason: `${f.Code ?? 'error'}: ${f.Message ?? 'no message'}` });
@@ -77,4 +77,13 @@ export async function changeVisibility(sqs: SQSClient, changes: readonly Visibil
   }
   await Promise.all(calls);
   return failures;
+}
+
+/** Rejects when the signal aborts (with its reason), so a call can be given up on. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('the call was aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
