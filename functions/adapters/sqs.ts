@@ -39,10 +39,10 @@ export function queueUrlOf(arn: string): string | undefined {
 /**
  * Sets each message's visibility timeout, in calls of up to 10 per queue, all in parallel.
  * Never throws: a refused call or entry is returned as a failure (the message then waits for
- * the queue's visibility timeout instead, as it would have without this). `abortSignal` ends
- * calls still running (the invocation must answer in time).
+ * the queue's visibility timeout instead, as it would have without this). A call still
+ * running after `timeoutMs` is given up on (the invocation must answer in time).
  */
-export async function changeVisibility(sqs: SQSClient, changes: readonly VisibilityChange[], abortSignal?: AbortSignal): Promise<VisibilityFailure[]> {
+export async function changeVisibility(sqs: SQSClient, changes: readonly VisibilityChange[], timeoutMs?: number): Promise<VisibilityFailure[]> {
   const failures: VisibilityFailure[] = [];
   const byQueue = new Map<string, VisibilityChange[]>();
   for (const c of changes) {
@@ -61,6 +61,8 @@ export async function changeVisibility(sqs: SQSClient, changes: readonly Visibil
         (async () => {
           try {
             const command = new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries: chunk.map((c, j) => ({ Id: String(j), ReceiptHandle: c.receiptHandle, VisibilityTimeout: c.seconds })) });
+            // A signal per call: each call adds its listeners to its own.
+            const abortSignal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
             const sent = sqs.send(command, abortSignal ? { abortSignal } : {});
             // The race also ends a call stuck before the SDK looks at the signal.
             const out = abortSignal ? await Promise.race([sent, aborted(abortSignal)]) : await sent;

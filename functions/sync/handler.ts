@@ -118,7 +118,7 @@ async function setRetryDelays(deps: Deps, sqs: SQSClient, items: readonly Item[]
   if (changes.length === 0) return;
   // Stay inside the invocation: its deadline leaves DEADLINE_MARGIN_MS for answering.
   const budget = deadline === undefined ? VISIBILITY_BUDGET_MS : Math.max(1_000, Math.min(VISIBILITY_BUDGET_MS, deadline + DEADLINE_MARGIN_MS - 2_000 - Date.now()));
-  const failed = await changeVisibility(sqs, changes, AbortSignal.timeout(budget));
+  const failed = await changeVisibility(sqs, changes, budget);
   if (failed.length === 0) return;
   deps.metrics.add('RetryDelayNotSet', failed.length);
   deps.log.warn("retry delay not set; the items come back after the queue's visibility timeout", {
