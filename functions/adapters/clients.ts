@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 
@@ -58,4 +59,13 @@ export function createClients(env: Record<string, string | undefined>, options: 
     route53: new Route53Client(common),
     ssm: new SSMClient(common),
   };
+}
+
+/**
+ * The Lambda's SQS client, for giving failed items their retry delay (ChangeMessageVisibility),
+ * with `clientConfig`'s settings. It sends every request to its own endpoint (the region's, or
+ * AWS_ENDPOINT_URL) rather than to the host of the queue URL, so the endpoint settings hold.
+ */
+export function createSqsClient(env: Record<string, string | undefined>, options: ClientOptions): SQSClient {
+  return new SQSClient({ ...clientConfig(env, options), useQueueUrlAsEndpoint: false });
 }

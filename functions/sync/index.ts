@@ -2,7 +2,7 @@
  * The Lambda entry point. Configuration is read once at load and a bad value fails the
  * init with a message naming the variable; clients are created once per container.
  */
-import { createClients } from '../adapters/clients.js';
+import { createClients, createSqsClient } from '../adapters/clients.js';
 import { PutPacer } from '../adapters/ssm.js';
 import { readConfig, readLogLevel, readRuntime } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -22,4 +22,4 @@ export const handler = createHandler({
   zoneNames: new Map(),
   putPacer: new PutPacer(runtime.putParameterRate),
   ...(config.hub ? { hub: createHubDeps(config, config.hub, runtime, process.env) } : {}),
-});
+}, { sqs: createSqsClient(process.env, { region: config.region, requestTimeoutMs: runtime.requestTimeoutMs }) });

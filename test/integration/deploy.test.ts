@@ -108,7 +108,7 @@ describe('ec2ip deploy against moto', () => {
     expect(dlq).toMatch(/^arn:aws:sqs:us-east-1:/);
     expect(dlq).not.toBe(eventQueue);
     const redrive = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: ids.EventQueue, AttributeNames: ['RedrivePolicy'] }))).Attributes?.RedrivePolicy;
-    expect(JSON.parse(redrive ?? '{}')).toMatchObject({ deadLetterTargetArn: dlq, maxReceiveCount: 5 });
+    expect(JSON.parse(redrive ?? '{}')).toMatchObject({ deadLetterTargetArn: dlq, maxReceiveCount: 10 });
 
     const rule = async (logicalId: string) => {
       const name = ids[logicalId] as string;

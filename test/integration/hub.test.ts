@@ -266,6 +266,8 @@ describe('hub and spokes on moto', () => {
       const batch = sqsEvent([event(a, 'running', A_EAST), event(b, 'terminated', B_EAST), event(a2, 'running', A_EAST)]);
       const { result, lines } = await captureStdout(() => hub(batch));
       expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[1]?.messageId }] });
+      // An unreachable spoke's item comes back later than a throttled write's (core/backoff.ts).
+      expect(lines.filter((l) => l.message === 'item will be retried')).toEqual([expect.objectContaining({ messageId: batch.Records[1]?.messageId, retryInSeconds: 20, receiveCount: 1 })]);
       const zoneRecords = await records(zone);
       expect(zoneRecords).toContain(`TXT _ec2ip.web.example.com ${hubOwnership(a, A_EAST)}`);
       // B's name stays B's: its owner could not be looked up, so it is assumed alive.

@@ -13,6 +13,7 @@
  * Every check is a function of the template; the last block feeds each check a
  * deliberately broken copy and expects it to fail, so no check is vacuous.
  */
+import { waitBeforeDlqSeconds } from '../../functions/core/backoff.js';
 import { readConfig } from '../../functions/core/config.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -421,7 +422,11 @@ function checkQueues(t: Evaluated): void {
   }
   const [, fn] = single(t, 'AWS::Lambda::Function');
   const redrive = obj(queue?.Properties.RedrivePolicy, 'RedrivePolicy');
-  expect(Number(redrive.maxReceiveCount)).toBe(5);
+  expect(Number(redrive.maxReceiveCount)).toBe(10);
+  // With the handler's retry delays, a fault that never clears reaches the DLQ after half an hour or so, not in minutes.
+  const wait = waitBeforeDlqSeconds(Number(redrive.maxReceiveCount), 'write');
+  expect(wait, 'seconds a failing item waits before the DLQ').toBeGreaterThanOrEqual(20 * 60);
+  expect(wait, 'seconds a failing item waits before the DLQ').toBeLessThanOrEqual(60 * 60);
   const dlq = t.resources[/^<(\w+)\.Arn>$/.exec(String(redrive.deadLetterTargetArn))?.[1] ?? ''];
   expect(dlq?.Type, 'redrive to a queue of this template').toBe('AWS::SQS::Queue');
   expect(Number(dlq?.Properties.MessageRetentionPeriod)).toBe(14 * 24 * 3600);
@@ -652,7 +657,7 @@ describe('infra/template.yaml', () => {
     it('the Lambda: nodejs22.x on arm64, its environment and its own log group', () => checkFunction(t));
     it('the event rules match all six states and ec2ip tag changes, into one queue with ReportBatchItemFailures', () =>
       checkEventRules(t));
-    it('the queue: DLQ after 5 receives, 14 days retention, visibility >= 6 x timeout, consumed only by the function', () =>
+    it('the queue: DLQ after 10 receives (about 33 minutes of retry delays), 14 days retention, visibility >= 6 x timeout, consumed only by the function', () =>
       checkQueues(t));
     it('the schedule invokes the function with retries and an on-failure destination', () => checkSchedule(t));
     it('a DLQ alarm, a dashboard and the outputs', () => checkMonitoring(t));
