@@ -22,5 +22,7 @@ export const handler = createHandler({
   metrics: new Metrics('ec2ip', config.ownerId),
   zoneNames: new Map(),
   putPacer: new PutPacer(putRate),
+  // Host keys are recorded at first sight, with the spoke role in a hub (infra/spoke.yaml).
+  hostKeys: {},
   ...(config.hub ? { hub: createHubDeps(config, config.hub, process.env, putRate) } : {}),
 });
