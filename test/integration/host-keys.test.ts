@@ -247,6 +247,17 @@ describe('host keys recorded at first sight', () => {
       expect(await record()).toBeUndefined();
     });
 
+    it('warns loudly and uses the record when the console shows other keys than it records', async () => {
+      const web = await runInstance({ tags: { 'ec2ip:name': 'web' } });
+      const recorded = formatHostKeyRecord({ instance: web, source: 'console', recordedAt: new Date().toISOString(), keys: keys.map((l) => ({ type: l.split(' ')[0] as string, base64: l.split(' ')[1] as string })) }) as string;
+      await Promise.all([putParameter('/ec2ip/web/instance-id', web), putParameter('/ec2ip/web/host-keys', recorded)]);
+      respond = ({ service, action, body }) => (service === 'ec2' && action === 'GetConsoleOutput' ? consoleAnswer(new URLSearchParams(body).get('InstanceId') ?? '', consoleWith(otherKeys)) : undefined);
+      const ran = await ec2ip(['known-hosts']);
+      expect(ran.code).toBe(1);
+      expect(ran.stderr).toContain(`WARNING: HOST KEYS DISAGREE for web (${web}): its console output now shows ssh-ed25519 SHA256:`);
+      expect(ran.stdout).toBe(keys.map((k) => `${web} ${k} ec2ip:web\n`).join(''));
+    });
+
     it('says what to do when the instance is not managed by Systems Manager', async () => {
       const web = await runInstance({ tags: { 'ec2ip:name': 'web' } });
       await putParameter('/ec2ip/web/instance-id', web);
