@@ -280,8 +280,10 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   reportRefusals(deps, plan);
   if (options.dryRun) return result;
 
-  // Console reads for host keys start now, beside the writes; the records after them.
-  const hostKeys = deps.hostKeys ? startHostKeys(deps, parameterPlans, options.deadline) : undefined;
+  // Host keys are looked for by the reconcile and tag-change runs only: a state event stays one
+  // round of reads (and a running event comes before cloud-init prints the keys anyway). Console
+  // reads start now, beside the writes; the records after them.
+  const hostKeys = deps.hostKeys && thorough ? startHostKeys(deps, parameterPlans, options.deadline) : undefined;
   const zoneResults = views.map((view, i) => applyZone(state, input, i, plan.zones[i]?.groups ?? [], all ? [] : recordNames, result));
   const [, applied] = await Promise.all([Promise.all(zoneResults), Promise.all(parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline)))]);
   await hostKeys?.(applied);

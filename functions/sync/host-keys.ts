@@ -4,8 +4,10 @@
  * the console while the instance is in its first HOST_KEY_WINDOW_MS (cloud-init prints the key
  * block at the first boot only) and records the keys once found; past the window it records
  * that it gave up, with one log line. Keys are written create-only, once per instance id, and
- * never overwritten here. Nothing in this step ever sends an item back for a retry: the next
- * look is the next sync of the instance (its events, the scheduled reconcile).
+ * never overwritten here. It runs in the scheduled reconcile and tag-change runs, never for a
+ * state event (those stay one round of reads), and never sends an item back for a retry: the
+ * next look is the next reconcile (15 minutes by default, so at least one falls in the window
+ * after cloud-init has printed the keys).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';

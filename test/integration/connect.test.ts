@@ -14,7 +14,7 @@ import { consoleAnswer, consoleWith } from '../support/aws-answers.js';
 import { startProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
 import { cleanEnv } from '../support/installed.js';
-import { sqsEvent, stateChangeEvent } from '../support/events.js';
+import { scheduledEvent } from '../support/events.js';
 import { loadHandler, putParameter, runInstance, startInstances, stopInstances, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
@@ -146,12 +146,12 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     const puttyDir = join(home, 'putty');
     const me = userInfo().username;
 
-    // First boot: the built function handles the running event and records what the console shows.
+    // First boot: the built function's scheduled reconcile records what the console shows.
     const saved = process.env.AWS_ENDPOINT_URL;
     try {
       const handler = await loadHandler({ AWS_ENDPOINT_URL: proxy.url, PARAMETER_PREFIX: '/ec2ip', HOSTED_ZONE_ID: undefined, PRIVATE_HOSTED_ZONE_ID: undefined });
-      const first = await captureStdout(() => handler(sqsEvent([stateChangeEvent(web, 'running')])));
-      expect(first.result).toEqual({ batchItemFailures: [] });
+      const first = await captureStdout(() => handler(scheduledEvent()));
+      expect(first.result).toEqual({ status: 'done', items: 1 });
       expect(first.lines.filter((l) => l.message === 'host keys recorded')).toHaveLength(1);
     } finally {
       process.env.AWS_ENDPOINT_URL = saved;
