@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type EC2Client, type Filter, type Instance as Ec2Instance } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, GetConsoleOutputCommand, type EC2Client, type Filter, type Instance as Ec2Instance } from '@aws-sdk/client-ec2';
 import { ipv4, ipv6 } from '../core/names.js';
 import { INSTANCE_STATES, type Instance, type InstanceState } from '../core/types.js';
 
@@ -55,6 +55,8 @@ export function toInstance(raw: Ec2Instance): Instance | undefined {
   if (name !== undefined) instance.nameTag = name;
   const eip = tag(EIP_TAG);
   if (eip !== undefined) instance.eipTag = eip;
+  const attached = primary?.Attachment?.AttachTime ? new Date(primary.Attachment.AttachTime) : undefined;
+  if (attached && !Number.isNaN(attached.getTime())) instance.firstBootTime = attached.toISOString();
   const launched = raw.LaunchTime ? new Date(raw.LaunchTime) : undefined;
   if (launched && !Number.isNaN(launched.getTime())) instance.launchTime = launched.toISOString();
   const publicIp = ipv4(raw.PublicIpAddress);
@@ -62,4 +64,21 @@ export function toInstance(raw: Ec2Instance): Instance | undefined {
   const privateIp = ipv4(raw.PrivateIpAddress);
   if (privateIp) instance.privateIp = privateIp;
   return instance;
+}
+
+/**
+ * An instance's console output, decoded (GetConsoleOutput gives the most recent 64 KB,
+ * base64). `Latest` asks for the current boot's output, which only Nitro instances give;
+ * others answer with an error, and then the buffered output is what there is.
+ */
+export async function consoleOutput(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
+  let answer;
+  try {
+    answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
+    if (!['UnsupportedOperation', 'InvalidParameterCombination', 'InvalidParameterValue', 'InvalidParameter'].includes(name)) throw error;
+    answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
+  }
+  return answer.Output ? Buffer.from(answer.Output, 'base64').toString('utf8') : undefined;
 }

@@ -3,7 +3,7 @@
  * that CloudWatch turns into metrics, with no API call and no extra latency.
  */
 
-export const METRIC_NAMES = ['Published', 'Deleted', 'Refused', 'Conflicts', 'Retried', 'Malformed', 'Reconciled', 'ElasticIpAttached', 'ElasticIpProblems', 'SpokesUnreachable', 'RetryDelayNotSet'] as const;
+export const METRIC_NAMES = ['Published', 'Deleted', 'Refused', 'Conflicts', 'Retried', 'Malformed', 'Reconciled', 'ElasticIpAttached', 'ElasticIpProblems', 'SpokesUnreachable', 'RetryDelayNotSet', 'HostKeysRecorded', 'HostKeysGivenUp', 'HostKeysMismatch'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export class Metrics {

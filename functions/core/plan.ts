@@ -4,6 +4,7 @@
  * here, so every rule of SPEC "Ownership" is testable as a table.
  */
 import { desired, isAlive, PARAMETER_LEAVES, type Want } from './desired.js';
+import { HOST_KEYS_LEAF, parseHostKeyRecord } from './host-keys.js';
 import { checkName, checkTemplateName, nameOfOwnershipFqdn, ownershipFqdn, parameterFolder, recordFqdn, splitParameter } from './names.js';
 import { firstLaunched, formatOwnership, instanceKey, ownershipKey, parseInstanceKey, parseOwnership } from './ownership.js';
 import type { Config, Instance, RecordSet, Spoke, Zone } from './types.js';
@@ -351,6 +352,13 @@ function planParameters(ctx: Context, name: string): ParameterChange[] {
     // A claim writes only what is absent, so a racing claimant's values are never overwritten.
     const action = ownerId === undefined && now === undefined ? 'create' : 'put';
     changes.push({ action, parameter, value, name, instanceIds });
+  }
+  // Host keys are the holder's only: a record of another instance (or one that does not
+  // parse) goes, and the holder's own is recorded afresh (functions/sync/host-keys.ts).
+  const keys = current.get(HOST_KEYS_LEAF);
+  if (!takeover && keys !== undefined) {
+    const parsed = parseHostKeyRecord(keys);
+    if (!('record' in parsed) || parsed.record.instance !== holder.id) changes.push({ action: 'delete', parameter: `${folder}/${HOST_KEYS_LEAF}`, name, instanceIds });
   }
   if (takeover) {
     for (const leaf of current.keys()) {

@@ -12,6 +12,12 @@ export interface Instance {
   eipTag?: string;
   /** ISO 8601; decides which of two claimants of a new name wins. */
   launchTime?: string;
+  /**
+   * ISO 8601: when the primary network interface was attached, which is the first boot: a
+   * stop/start keeps the attachment (LaunchTime changes on start). Decides whether the
+   * console may still show the host keys cloud-init printed at first boot.
+   */
+  firstBootTime?: string;
   publicIp?: string;
   privateIp?: string;
   ipv6: string[];

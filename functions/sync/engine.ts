@@ -11,6 +11,7 @@ import type { Clients } from '../adapters/clients.js';
 import type { SpokeClients } from '../adapters/spokes.js';
 import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
 import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
+import { startHostKeys, type HostKeyOptions } from './host-keys.js';
 import { associate, describeAddresses } from '../adapters/eip.js';
 import { planAssociations, type Address, type Association } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
@@ -20,6 +21,7 @@ import type { Metrics } from '../core/metrics.js';
 import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias } from '../core/names.js';
 import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
 import { PARAMETER_LEAVES } from '../core/desired.js';
+import { HOST_KEYS_LEAF } from '../core/host-keys.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
 import type { Config, Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
 
@@ -35,6 +37,8 @@ export interface Deps {
   putPacer?: PutPacer;
   /** Hub mode: how to reach the spokes. `clients` then serve Route 53 only. */
   hub?: HubDeps;
+  /** Record host keys at first sight (the Lambda); absent: not looked at. */
+  hostKeys?: HostKeyOptions;
 }
 
 /** What a hub needs to read and write inside its spokes. */
@@ -276,8 +280,13 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   reportRefusals(deps, plan);
   if (options.dryRun) return result;
 
+  // Host keys are looked for by the reconcile and tag-change runs only: a state event stays one
+  // round of reads (and a running event comes before cloud-init prints the keys anyway). Console
+  // reads start now, beside the writes; the records after them.
+  const hostKeys = deps.hostKeys && thorough ? startHostKeys(deps, parameterPlans, options.deadline) : undefined;
   const zoneResults = views.map((view, i) => applyZone(state, input, i, plan.zones[i]?.groups ?? [], all ? [] : recordNames, result));
-  await Promise.all([...zoneResults, ...parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline))]);
+  const [, applied] = await Promise.all([Promise.all(zoneResults), Promise.all(parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline)))]);
+  await hostKeys?.(applied);
   return result;
 }
 
@@ -352,8 +361,9 @@ async function completeParameters(deps: Deps, ssm: SSMClient, listing: Parameter
   // An event's run needs only its names' parameters: read them by name, 10 per call in one
   // round, whatever the size of the prefix (listing it costs one call per 10 parameters, in
   // sequence). Only a thorough run (a tag change) must list, to find names an instance left.
-  if (!thorough || names.length * PARAMETER_LEAVES.length <= TARGETED_NAMES * 10) {
-    const wanted = names.flatMap((n) => PARAMETER_LEAVES.map((leaf) => `${parameterFolder(deps.config.prefix, n)}/${leaf}`));
+  const leaves = [...PARAMETER_LEAVES, HOST_KEYS_LEAF];
+  if (!thorough || names.length * leaves.length <= TARGETED_NAMES * 10) {
+    const wanted = names.flatMap((n) => leaves.map((leaf) => `${parameterFolder(deps.config.prefix, n)}/${leaf}`));
     return wanted.length > 0 ? getParameters(ssm, wanted) : new Map();
   }
   const rest = await listParameters(ssm, deps.config.prefix, listing.next);
@@ -493,8 +503,9 @@ function recordApplied(deps: Deps, zone: Zone, group: ChangeGroup, result: SyncR
   });
 }
 
-async function applyParameterPlan(deps: Deps, side: Side, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<void> {
-  if (changes.length === 0) return;
+/** Applies a side's parameter changes; returns those that landed. */
+async function applyParameterPlan(deps: Deps, side: Side, changes: readonly ParameterChange[], result: SyncResult, deadline: number | undefined): Promise<ParameterChange[]> {
+  if (changes.length === 0) return [];
   const outcome = await applyParameters(side.ssm, changes, { ...(deadline ? { deadline } : {}), ...(side.pacer ? { pacer: side.pacer } : {}) });
   result.written += outcome.applied.length;
   result.stats.parametersWritten += outcome.applied.filter((c) => c.action !== 'delete').length;
@@ -514,6 +525,7 @@ async function applyParameterPlan(deps: Deps, side: Side, changes: readonly Para
   for (const { change, error } of outcome.failed) {
     fail(deps, result, change.instanceIds, `SSM ${change.action} of ${change.parameter}${side.spoke ? ` in account ${side.spoke.account} (${side.spoke.region})` : ''} failed: ${errorMessage(error)}`);
   }
+  return outcome.applied;
 }
 
 function fail(deps: Deps, result: SyncResult, instanceIds: readonly string[], reason: string): void {

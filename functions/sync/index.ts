@@ -21,5 +21,7 @@ export const handler = createHandler({
   metrics: new Metrics('ec2ip', config.ownerId),
   zoneNames: new Map(),
   putPacer: new PutPacer(runtime.putParameterRate),
+  // Host keys are recorded at first sight, with the spoke role in a hub (infra/spoke.yaml).
+  hostKeys: {},
   ...(config.hub ? { hub: createHubDeps(config, config.hub, runtime, process.env) } : {}),
 }, { sqs: createSqsClient(process.env, { region: config.region, requestTimeoutMs: runtime.requestTimeoutMs }) });

@@ -1,9 +1,9 @@
 /**
  * Each instance's SSH host keys, from what it printed on its console at boot (EC2
- * GetConsoleOutput). Needs `ec2:GetConsoleOutput` for the CLI's credentials; the Lambda never
- * calls it.
+ * GetConsoleOutput). Needs `ec2:GetConsoleOutput` for the CLI's credentials.
  */
-import { GetConsoleOutputCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { consoleOutput } from '../../functions/adapters/ec2.js';
 import { explainAwsError, isAccessDenied } from './aws-errors.js';
 import { CliError, EXIT } from './errors.js';
 import { parseConsoleHostKeys, type HostKey } from './host-keys.js';
@@ -32,7 +32,7 @@ async function readOne(ec2: EC2Client, instanceId: string): Promise<ConsoleKeys>
   } catch (error) {
     if (isAccessDenied(error)) {
       throw new CliError(
-        `access denied reading the console output of ${instanceId}: verified host keys need ec2:GetConsoleOutput for your credentials (the Lambda does not need it)`,
+        `access denied reading the console output of ${instanceId}: verified host keys not yet recorded by the function need ec2:GetConsoleOutput for your credentials`,
         EXIT.failed,
         { cause: error },
       );
@@ -43,21 +43,4 @@ async function readOne(ec2: EC2Client, instanceId: string): Promise<ConsoleKeys>
   if (!output) return { missing: 'its console output is empty (it has not booted yet, or printed nothing)' };
   const keys = parseConsoleHostKeys(output);
   return keys ? { keys } : { missing: 'its console output shows no "BEGIN SSH HOST KEY KEYS" block (cloud-init has not printed it yet, or does not on this image)' };
-}
-
-/**
- * The decoded console output. `Latest` asks for the newest output (what the current boot
- * printed); instance types that cannot give it answer with an error, and then the buffered
- * output of the last boot is what there is.
- */
-async function consoleOutput(ec2: EC2Client, instanceId: string): Promise<string | undefined> {
-  let answer;
-  try {
-    answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
-  } catch (error) {
-    const name = (error as { name?: string }).name ?? '';
-    if (!['UnsupportedOperation', 'InvalidParameterCombination', 'InvalidParameterValue', 'InvalidParameter'].includes(name)) throw error;
-    answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId }));
-  }
-  return answer.Output ? Buffer.from(answer.Output, 'base64').toString('utf8') : undefined;
 }

@@ -1,11 +1,9 @@
 /**
- * Verified host keys on disk: the keys each instance printed at boot, merged into a host-key
+ * Verified host keys on disk: each instance's verified keys (verified-keys.ts), merged into a host-key
  * file (OpenSSH known_hosts, PuTTY's sshhostkeys) under the instance id, with a changed key
  * reported and kept as it was unless the user says `--replace`.
  */
 import { lstat } from 'node:fs/promises';
-import type { Context } from './context.js';
-import { readConsoleHostKeys } from './console-keys.js';
 import { fingerprint, knownHostsEntries, mergeKeyStore, puttyEntries, type AliasOutcome, type HostKey, type KeyEntry, type KeyStoreFormat } from './host-keys.js';
 import type { Io } from './io.js';
 import { readOwnFile, writeFileIfChanged } from './write-file.js';
@@ -14,21 +12,6 @@ import { readOwnFile, writeFileIfChanged } from './write-file.js';
 export interface KeyTarget {
   name: string;
   instanceId: string;
-}
-
-/** Each instance's console host keys; an instance that shows none is reported on stderr and left out. */
-export async function consoleKeysOf(ctx: Context, targets: readonly KeyTarget[], io: Io): Promise<Map<string, HostKey[]>> {
-  const found = await readConsoleHostKeys(
-    ctx.clients.ec2,
-    targets.map((t) => t.instanceId),
-  );
-  const keys = new Map<string, HostKey[]>();
-  for (const t of targets) {
-    const result = found.get(t.instanceId);
-    if (result && 'keys' in result) keys.set(t.instanceId, result.keys);
-    else io.stderr(`no verified host keys for ${t.name} (${t.instanceId}): ${result?.missing ?? 'not read'}; skipped, so the first connection will ask you to confirm its key\n`);
-  }
-  return keys;
 }
 
 /** An instance's keys to merge, in the entries of one store. */

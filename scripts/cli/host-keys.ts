@@ -1,83 +1,13 @@
 /**
- * SSH host keys: read from what an instance printed on its console at boot, checked, and
- * written the way OpenSSH (`known_hosts`) and PuTTY (its host-key cache) file them. Pure: no
- * AWS and no file system here.
+ * SSH host keys written the way OpenSSH (`known_hosts`) and PuTTY (its host-key cache) file
+ * them. Parsing and checking keys lives in functions/core/host-keys.ts (the Lambda records
+ * them too). Pure: no AWS and no file system here.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { edwardsX, edwardsY, sshFields, type HostKey } from '../../functions/core/host-keys.js';
 
-/** One public host key, as sshd serves it. */
-export interface HostKey {
-  /** The SSH key type: `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, … */
-  type: string;
-  /** The key blob, base64, as in a `.pub` file. */
-  base64: string;
-}
+export { fingerprint, HOST_KEY_TYPES, parseConsoleHostKeys, validKey, type HostKey } from '../../functions/core/host-keys.js';
 
-const BEGIN = '-----BEGIN SSH HOST KEY KEYS-----';
-const END = '-----END SSH HOST KEY KEYS-----';
-
-/** The host key types ec2ip files; others (ssh-dss, certificates) are ignored, never guessed at. */
-export const HOST_KEY_TYPES = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa'] as const;
-
-const KEY_LINE = new RegExp(`(?:^|\\s)(${HOST_KEY_TYPES.join('|')}) (AAAA[A-Za-z0-9+/]+={0,2})(?=\\s|$)`);
-
-/**
- * The host keys in a console output: the lines of the last complete
- * `-----BEGIN SSH HOST KEY KEYS-----` … `-----END SSH HOST KEY KEYS-----` block that cloud-init
- * prints at boot. The serial console is shared, so a line may carry a prefix (`ec2: `, a
- * timestamp) and kernel messages may be interleaved: only lines holding a well-formed key of a
- * known type count. Undefined when there is no complete block (not booted yet, no cloud-init,
- * or `emit_keys_to_console: false`) or it holds no valid key.
- */
-export function parseConsoleHostKeys(output: string): HostKey[] | undefined {
-  const lines = output.split(/\r?\n|\r/);
-  let end = -1;
-  for (let i = lines.length - 1; i >= 0 && end < 0; i--) if (lines[i]?.includes(END)) end = i;
-  if (end < 0) return undefined;
-  let begin = -1;
-  for (let i = end - 1; i >= 0 && begin < 0; i--) if (lines[i]?.includes(BEGIN)) begin = i;
-  if (begin < 0) return undefined;
-  const keys: HostKey[] = [];
-  for (const line of lines.slice(begin + 1, end)) {
-    const match = KEY_LINE.exec(line);
-    if (!match) continue;
-    const key = { type: match[1] as string, base64: match[2] as string };
-    if (validKey(key) && !keys.some((k) => k.type === key.type)) keys.push(key);
-  }
-  return keys.length > 0 ? keys : undefined;
-}
-
-/** True when the blob decodes and names the same type as the line (a truncated or altered line does not). */
-export function validKey(key: HostKey): boolean {
-  try {
-    const fields = sshFields(Buffer.from(key.base64, 'base64'));
-    if (fields[0]?.toString('latin1') !== key.type) return false;
-    if (key.type === 'ssh-ed25519') return fields.length === 2 && fields[1]?.length === 32 && edwardsX(fields[1]) !== undefined;
-    if (key.type.startsWith('ecdsa-sha2-')) return fields.length === 3 && fields[1]?.toString('latin1') === key.type.slice('ecdsa-sha2-'.length) && fields[2]?.[0] === 4;
-    return fields.length === 3;
-  } catch {
-    return false;
-  }
-}
-
-/** OpenSSH's fingerprint of a key: `SHA256:` and the unpadded base64 of the blob's SHA-256. */
-export function fingerprint(key: HostKey): string {
-  return `SHA256:${createHash('sha256').update(Buffer.from(key.base64, 'base64')).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The strings of an SSH wire-format blob (each a uint32 length and its bytes). */
-function sshFields(blob: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  while (at < blob.length) {
-    if (at + 4 > blob.length) throw new Error('truncated key blob');
-    const length = blob.readUInt32BE(at);
-    if (at + 4 + length > blob.length) throw new Error('truncated key blob');
-    out.push(blob.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
-  }
-  return out;
-}
 
 /** One entry of a host-key store: the key of `type` recorded for `alias`. */
 export interface KeyEntry {
@@ -230,51 +160,4 @@ export function puttyKeyValue(key: HostKey): string {
 
 function hex(bytes: Buffer): string {
   return `0x${BigInt(`0x${bytes.toString('hex') || '0'}`).toString(16)}`;
-}
-
-const P = 2n ** 255n - 19n;
-const D = mod(-121665n * inverse(121666n));
-const SQRT_M1 = power(2n, (P - 1n) / 4n);
-
-function edwardsY(encoded: Buffer): bigint {
-  const little = Buffer.from(encoded).reverse();
-  little[0] = (little[0] as number) & 0x7f;
-  return BigInt(`0x${little.toString('hex')}`);
-}
-
-/** x of an encoded Ed25519 point (RFC 8032 §5.1.3), or undefined when it is not on the curve. */
-function edwardsX(encoded: Buffer): bigint | undefined {
-  const sign = ((encoded[31] as number) >> 7) & 1;
-  const y = edwardsY(encoded);
-  if (y >= P) return undefined;
-  const u = mod(y * y - 1n);
-  const v = mod(D * y * y + 1n);
-  let x = mod(u * power(v, 3n) * power(u * power(v, 7n), (P - 5n) / 8n));
-  const check = mod(v * x * x);
-  if (check === mod(-u)) x = mod(x * SQRT_M1);
-  else if (check !== u) return undefined;
-  if (x === 0n && sign === 1) return undefined;
-  if (Number(x & 1n) !== sign) x = P - x;
-  return x;
-}
-
-function mod(a: bigint): bigint {
-  const r = a % P;
-  return r < 0n ? r + P : r;
-}
-
-function power(base: bigint, exponent: bigint): bigint {
-  let result = 1n;
-  let b = mod(base);
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = mod(result * b);
-    b = mod(b * b);
-    e >>= 1n;
-  }
-  return result;
-}
-
-function inverse(a: bigint): bigint {
-  return power(a, P - 2n);
 }

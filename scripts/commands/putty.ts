@@ -11,9 +11,10 @@ import { basename, delimiter, dirname, extname, join, resolve } from 'node:path'
 import { promisify } from 'node:util';
 import { loadContext } from '../cli/context.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
-import { consoleKeysOf, mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys } from '../cli/host-key-files.js';
+import { mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys } from '../cli/host-key-files.js';
 import { PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
+import { verifiedKeysOf } from '../cli/verified-keys.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import {
   decodeReg,
@@ -67,7 +68,7 @@ Options:
                         the text on stdout). unix: the PuTTY settings folder holding
                         sessions/ and sshhostkeys (default: PuTTY's own, $PUTTYDIR, else
                         $XDG_CONFIG_HOME/putty if it exists, else ~/.putty)
-  --skip-host-keys      do not read console output nor write host keys
+  --skip-host-keys      do not read recorded keys or console output, nor write host keys
   --replace             replace a recorded host key that differs from the instance's
                         (after you have checked why); otherwise it is reported, kept, exit 1
 
@@ -118,7 +119,8 @@ export async function putty(args: string[], io: Io): Promise<number> {
     return problem ? [`${s.name}: ${problem}`] : [];
   });
   if (bad.length > 0) throw new UsageError(`PuTTY cannot hold these sessions (shorten --session-prefix or the ec2ip:name tag): ${bad.join('; ')}`);
-  const keys = values['skip-host-keys'] ? new Map<string, HostKey[]>() : await consoleKeysOf(ctx, targets, io);
+  const verified = values['skip-host-keys'] ? { keys: new Map<string, HostKey[]>(), disagreements: 0 } : await verifiedKeysOf(ctx, targets, io);
+  const keys = verified.keys;
 
   if (key.convert) {
     await convertKey(key.convert.from, key.convert.to, io);
@@ -131,7 +133,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
     format === 'reg'
       ? await writeReg(values.output === undefined ? undefined : local(values.output), sessions, puttyWanted(targets, keys), prefix, options)
       : await writeUnix(values.output === undefined ? puttyDir(io.env, home) : local(values.output), sessions, puttyWanted(targets, keys), prefix, options);
-  return changedKept > 0 ? EXIT.failed : EXIT.ok;
+  return changedKept > 0 || verified.disagreements > 0 ? EXIT.failed : EXIT.ok;
 }
 
 function session(target: SshTarget, prefix: string, { user, port, keyFile }: { user?: string | undefined; port: number; keyFile?: string | undefined }): PuttySession {

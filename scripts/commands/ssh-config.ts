@@ -6,10 +6,11 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { loadContext } from '../cli/context.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
-import { consoleKeysOf, knownHostsWanted, mergeKeyFile } from '../cli/host-key-files.js';
+import { knownHostsWanted, mergeKeyFile } from '../cli/host-key-files.js';
 import { KNOWN_HOSTS } from '../cli/host-keys.js';
 import type { Hostnames } from '../cli/hostnames.js';
 import type { Io } from '../cli/io.js';
+import { verifiedKeysOf } from '../cli/verified-keys.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import type { Published } from '../cli/published.js';
 import { loadSshTargets, parsePrefer, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
@@ -98,7 +99,8 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   const targets = await loadSshTargets(ctx, io, prefer);
   const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile }));
   // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.
-  const keys = knownHostsFile ? await consoleKeysOf(ctx, targets, io) : undefined;
+  const verified = knownHostsFile ? await verifiedKeysOf(ctx, targets, io) : undefined;
+  const keys = verified?.keys;
 
   const include = output && `Include ${/\s/.test(output) ? `"${output}"` : output}`;
   const header = include
@@ -121,7 +123,7 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   }
   if (!knownHostsFile || !keys) return EXIT.ok;
   const { changedKept } = await mergeKeyFile(knownHostsFile, knownHostsWanted(targets, keys), KNOWN_HOSTS, { replace: values.replace ?? false, io, flagHint: '`--replace`' });
-  return changedKept > 0 ? EXIT.failed : EXIT.ok;
+  return changedKept > 0 || (verified?.disagreements ?? 0) > 0 ? EXIT.failed : EXIT.ok;
 }
 
 export interface HostOptions {

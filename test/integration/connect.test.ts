@@ -4,18 +4,20 @@
  * 127.0.0.2 and, after a stop/start, on 127.0.0.3, reached by real ssh and plink. Nothing of
  * the user's ~/.ssh or PuTTY settings is read or written: every client gets its own files.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { unixName } from '../../scripts/cli/putty-sessions.js';
-import { startProxy, type Answer, type AwsProxy } from '../support/aws-proxy.js';
+import { consoleAnswer, consoleWith } from '../support/aws-answers.js';
+import { startProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
 import { cleanEnv } from '../support/installed.js';
 import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
-import { putParameter, runInstance, useMoto } from '../support/moto.js';
+import { scheduledEvent } from '../support/events.js';
+import { loadHandler, putParameter, runInstance, startInstances, stopInstances, useMoto } from '../support/moto.js';
+import { captureStdout } from '../support/output.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
 import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
 import { requireTool } from '../support/tools.js';
@@ -24,24 +26,6 @@ const BEFORE = '127.0.0.2';
 const AFTER = '127.0.0.3';
 /** The "instance's" global IPv6 address: loopback here, where an sshd can listen. */
 const IPV6 = '::1';
-const RECORDED_CONSOLE = readFileSync(new URL('../events/constructed.console-output.cloud-init.txt', import.meta.url), 'utf8');
-
-/** The recorded console output with the key lines of its KEYS block replaced by `publicKeys`. */
-function consoleWith(publicKeys: readonly string[]): string {
-  return RECORDED_CONSOLE.replace(/(-----BEGIN SSH HOST KEY KEYS-----\n)[\s\S]*?(-----END SSH HOST KEY KEYS-----)/, (_, begin: string, end: string) => `${begin}${publicKeys.map((k) => `${k} root@ip-172-31-5-20.ec2.internal\n`).join('')}${end}`);
-}
-
-/** EC2's GetConsoleOutput answer, in AWS's XML, for an instance whose console printed `output`. */
-function consoleAnswer(instanceId: string, output: string): Answer {
-  return {
-    status: 200,
-    headers: { 'content-type': 'text/xml;charset=UTF-8' },
-    body:
-      '<?xml version="1.0" encoding="UTF-8"?>\n<GetConsoleOutputResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">' +
-      `<requestId>${randomUUID()}</requestId><instanceId>${instanceId}</instanceId><timestamp>2024-12-02T09:14:30.000Z</timestamp>` +
-      `<output>${Buffer.from(output).toString('base64')}</output></GetConsoleOutputResponse>`,
-  };
-}
 
 describe('connecting across a stop/start with real sshd, ssh and plink', () => {
   const aws = useMoto();
@@ -188,6 +172,45 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     expect(privateOnly.code, privateOnly.stderr).toBe(0);
     expect(privateOnly.stdout).toContain('HostName 172.31.5.20\n');
     expect(privateOnly.stderr).toBe(`note: web (${web}) has no hostname, public IPv4 or IPv6 published; its private IP 172.31.5.20 is reachable only from inside its network (VPC, VPN, peering)\n`);
+  });
+
+  it('after a stop/start, whose console shows no keys, the keys the function recorded at first boot still verify ssh and plink', async () => {
+    const home = tempDir();
+    const config = join(home, 'ec2ip.conf');
+    const knownHosts = join(home, 'known_hosts');
+    const puttyDir = join(home, 'putty');
+    const me = userInfo().username;
+
+    // First boot: the built function's scheduled reconcile records what the console shows.
+    const saved = process.env.AWS_ENDPOINT_URL;
+    try {
+      const handler = await loadHandler({ AWS_ENDPOINT_URL: proxy.url, PARAMETER_PREFIX: '/ec2ip', HOSTED_ZONE_ID: undefined, PRIVATE_HOSTED_ZONE_ID: undefined });
+      const first = await captureStdout(() => handler(scheduledEvent()));
+      expect(first.result).toEqual({ status: 'done', items: 1 });
+      expect(first.lines.filter((l) => l.message === 'host keys recorded')).toHaveLength(1);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = saved;
+    }
+
+    // Stop/start: moto's own console output from now on (no KEYS block), a new address published.
+    await stopInstances([web]);
+    await startInstances([web]);
+    consoleKeys = undefined;
+    await putParameter('/ec2ip/web/public-ip', AFTER);
+    const listed = await ec2ip(['known-hosts'], home);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toBe(hostKeys.map((k) => `${web} ${k} ec2ip:web\n`).join(''));
+    const sshConfig = await ec2ip(['ssh-config', '--user', me, '--identity-file', userKey, '--port', String(port), '--known-hosts', knownHosts, '--output', config], home);
+    expect(sshConfig.code, sshConfig.stderr).toBe(0);
+    expect(sshConfig.stderr).toContain(`host keys of web (${web}) from /ec2ip/web/host-keys (read from its console at first boot`);
+    expect(sshConfig.stderr).toContain(`recorded 3 host keys of web (${web})`);
+    const putty = await ec2ip(['putty', '--format', 'unix', '--user', me, '--convert-key', userKey, '--port', String(port), '--output', puttyDir], home);
+    expect(putty.code, putty.stderr).toBe(0);
+    expect(readFileSync(join(puttyDir, 'sshhostkeys'), 'utf8').split('\n').filter((l) => l.includes(`@22:${web} `))).toHaveLength(3);
+
+    await instance(AFTER);
+    const after = await Promise.all([ssh(config, home), plink(puttyDir, home)]);
+    expect(after.map((r) => r.code), after.map((r) => r.stderr).join('\n')).toEqual([0, 0]);
   });
 
   it('the .reg file, imported into PuTTY\'s registry layout, connects plink and refuses another host key', async () => {

@@ -127,7 +127,7 @@ describe('EC2 adapter', () => {
 
   it('reads the recorded DescribeInstances samples, refusing an address that is not an IP', () => {
     const [running] = fixture('describe-instances.running-public-ip.aws-cli-v2-reference-example1').Reservations[0].Instances;
-    expect(toInstance(running)).toEqual({ id: 'i-1234567890abcdef0', state: 'running', launchTime: '2022-11-15T10:48:59.000Z', publicIp: '34.253.223.13', ipv6: [] });
+    expect(toInstance(running)).toEqual({ id: 'i-1234567890abcdef0', state: 'running', launchTime: '2022-11-15T10:48:59.000Z', firstBootTime: '2022-11-15T10:48:59.000Z', publicIp: '34.253.223.13', ipv6: [] });
     const pair = fixture('describe-instances.stopped-and-running.botocore-parsed-fixture').Reservations.flatMap((r: { Instances: unknown[] }) => r.Instances);
     expect(pair.map(toInstance)).toEqual([
       { id: 'i-fde9cece', state: 'stopped', launchTime: '2012-10-16T20:00:13.000Z', ipv6: [] },

@@ -98,8 +98,10 @@ function checkSpokeScope(t: Obj): void {
   const spokeStatements = statements(t).filter((s) => s.where.startsWith('SpokeRole') || s.where.startsWith('ElasticIpPolicy'));
   const actions = spokeStatements.flatMap((s) => s.actions).sort();
   expect([...new Set(actions)]).toEqual(
-    ['ec2:AssociateAddress', 'ec2:DescribeAddresses', 'ec2:DescribeInstances', 'iam:ListAccountAliases', 'ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
+    ['ec2:AssociateAddress', 'ec2:DescribeAddresses', 'ec2:DescribeInstances', 'ec2:GetConsoleOutput', 'iam:ListAccountAliases', 'ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
   );
+  const consoles = spokeStatements.filter((x) => x.actions.includes('ec2:GetConsoleOutput'));
+  expect(consoles.map((x) => [x.actions, x.resources.map((r) => JSON.stringify(r))])).toEqual([[['ec2:GetConsoleOutput'], [JSON.stringify({ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' })]]]);
   for (const s of spokeStatements.filter((x) => x.actions.some((a) => a.startsWith('ssm:')))) {
     for (const r of s.resources) expect(JSON.stringify(r), s.where).toMatch(/parameter\$\{ParameterPrefix\}/);
   }

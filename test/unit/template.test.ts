@@ -382,6 +382,17 @@ function checkSsm(t: Evaluated): void {
   );
 }
 
+/** The role's EC2 actions: the reads, GetConsoleOutput on instances only, AssociateAddress with Elastic IPs. */
+function checkEc2(t: Evaluated): void {
+  const ec2 = roleStatements(t).filter((s) => s.actions.some((a) => a.toLowerCase().startsWith('ec2:')));
+  const granted = [...new Set(ec2.flatMap((s) => s.actions))].sort();
+  expect(granted).toEqual(['ec2:DescribeAddresses', 'ec2:DescribeInstances', 'ec2:GetConsoleOutput', ...(t.params.EnableElasticIp === 'true' ? ['ec2:AssociateAddress'] : [])].sort());
+  const consoles = ec2.filter((s) => s.actions.includes('ec2:GetConsoleOutput'));
+  expect(consoles).toHaveLength(1);
+  expect(consoles[0]?.actions).toEqual(['ec2:GetConsoleOutput']);
+  expect(consoles[0]?.resources).toEqual(['arn:PARTITION:ec2:REGION:ACCOUNT:instance/*']);
+}
+
 const EIP_ACTIONS = ['ec2:AssociateAddress', 'ec2:DisassociateAddress', 'ec2:AllocateAddress', 'ec2:ReleaseAddress'];
 
 function checkElasticIp(t: Evaluated): void {
@@ -650,6 +661,7 @@ describe('infra/template.yaml', () => {
     it('IAM: Route 53 only on the configured zones, A/AAAA/TXT only', () => checkRoute53(t));
     it('IAM: SSM only under the parameter prefix, GetParametersByPath on the path too', () => checkSsm(t));
     it('IAM: Elastic IP actions only when EnableElasticIp is true, scoped', () => checkElasticIp(t));
+    it('IAM: EC2 reads only, GetConsoleOutput on instances only', () => checkEc2(t));
   });
 
   describe('with default parameters', () => {
@@ -761,6 +773,10 @@ const BROKEN: [string, (tpl: Obj) => void, Mutation][] = [
     (tpl) => unwrapIfs(tpl, 'ElasticIpEnabled')],
   ['Elastic IPs without the pool tag condition', ALL_CASES(checkElasticIp),
     (tpl) => replaceKeys(tpl, /ResourceTag\/ec2ip:pool/, 'ResourceTag/other')],
+  ['GetConsoleOutput on "*"', ALL_CASES(checkEc2),
+    (tpl) => replaceStrings(tpl, /:instance\/\*$/, '*')],
+  ['another EC2 action beside GetConsoleOutput', ALL_CASES(checkEc2),
+    (tpl) => addRoleStatement(tpl, { Effect: 'Allow', Action: ['ec2:GetConsoleScreenshot'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*' } })],
   ['nodejs20.x', DEFAULTS(checkFunction), (tpl) => { res(tpl, 'SyncFunction').Runtime = 'nodejs20.x'; }],
   ['x86_64', DEFAULTS(checkFunction), (tpl) => { res(tpl, 'SyncFunction').Architectures = ['x86_64']; }],
   ['a rule missing a state', DEFAULTS(checkEventRules),
