@@ -24,6 +24,7 @@ const CONFIG_MODULES = ['functions/core/config.ts'];
  */
 const PROCESS_ENV_FILES = [
   'functions/sync/index.ts', // the Lambda's entry: passes it to readConfig and the SDK's clients
+  'scripts/cli.ts', // the CLI's entry: silences the SDK's Node-version notice before any client exists
   'scripts/cli/io.ts', // the CLI's entry (scripts/cli.ts) gets its environment from here
   'scripts/cli/emulator.ts', // the environment of the moto child process
   'scripts/commands/demo.ts', // sets the in-process Lambda's environment, then restores it

@@ -884,6 +884,8 @@ function codeActions(): { action: string; file: string }[] {
 const CODE_CALLS: Record<string, (t: Evaluated) => string[] | 'hub'> = {
   'ec2:DescribeInstances': () => ['*'],
   'ec2:DescribeAddresses': () => ['*'],
+  // Host keys at first sight (functions/sync/host-keys.ts): the instance's own ARN.
+  'ec2:GetConsoleOutput': () => ['arn:PARTITION:ec2:REGION:ACCOUNT:instance/i-0example'],
   // AssociateAddress is authorised against the address and the instance or its interface.
   'ec2:AssociateAddress': (t) =>
     t.params.EnableElasticIp === 'true' ? ['elastic-ip/eipalloc-0example', 'instance/i-0example', 'network-interface/eni-0example'].map((r) => `arn:PARTITION:ec2:REGION:ACCOUNT:${r}`) : [],
@@ -896,7 +898,12 @@ const CODE_CALLS: Record<string, (t: Evaluated) => string[] | 'hub'> = {
   // Authorised against the path itself (AWS-NOTES.md).
   'ssm:GetParametersByPath': (t) => [`arn:PARTITION:ssm:REGION:ACCOUNT:parameter${t.params.ParameterPrefix}`],
   'sts:AssumeRole': () => 'hub',
+  // Failed items' retry delays (functions/adapters/sqs.ts), on the queue the function consumes.
+  'sqs:ChangeMessageVisibilityBatch': (t) => ofType(t, 'AWS::Lambda::EventSourceMapping').map(([, m]) => String(m.EventSourceArn)),
 };
+
+/** A batch API is authorised as its single-message action (SQS's API reference). */
+const IAM_ACTION: Record<string, string> = { 'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility' };
 
 /** What the function's role must allow, derived from the template's own resources and the code's calls. */
 function neededPermissions(t: Evaluated): Need[] {
@@ -939,7 +946,7 @@ function neededPermissions(t: Evaluated): Need[] {
     const rule = CODE_CALLS[action];
     if (!rule) throw new Error(`${file} calls ${action}: add it to CODE_CALLS with the resources it touches`);
     const resources = rule(t);
-    if (resources !== 'hub') for (const r of resources) need([action], r, `${file} calls ${action}`);
+    if (resources !== 'hub') for (const r of resources) need([IAM_ACTION[action] ?? action], r, `${file} calls ${action}`);
   }
   return needs;
 }
