@@ -21,7 +21,7 @@ import { countCalls, startProxy } from '../test/support/aws-proxy.js';
 import { coldOnce, lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
 import { createZone, runInstances, seeder } from './lib/aws.js';
 import { startMoto } from './lib/moto-server.js';
-import { burst, hubBurst, roundTrips, throttledBurst, type BurstResult, type HubBurstResult, type RoundTripCase, type ThrottledResult } from './scenarios.js';
+import { burst, hubBurst, roundTrips, throttledBurst, type BurstResult, type HubBurstResult, type QueueModel, type RoundTripCase, type ThrottledResult } from './scenarios.js';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -202,18 +202,45 @@ async function hubSection(): Promise<HubBurstResult> {
   return r;
 }
 
-async function throttleSection(): Promise<ThrottledResult> {
-  print(`\n== 4. Burst under throttling: ${THROTTLE_INSTANCES} instances, Route 53 ≤ 5 req/s, PutParameter ≤ 3/s, SQS batches of 100, 2 concurrent, maxReceiveCount 5`);
+async function throttleSection(): Promise<{ runs: ThrottledResult[] }> {
+  const queue = queueModel();
+  print(`\n== 4. Burst under throttling: ${THROTTLE_INSTANCES} instances, Route 53 ≤ 5 req/s, PutParameter ≤ 3/s, through AWS's SQS rules (infra/template.yaml)`);
+  print(`  queue: visibility timeout ${queue.visibilityTimeoutS} s, DLQ after ${queue.maxReceiveCount} receives; mapping: batches of ${queue.batchSize}, batching window ${queue.batchingWindowS} s, at most ${queue.maximumConcurrency} at once`);
+  print('  simulated time: the real clock while an invocation runs; with none running and nothing receivable, it jumps to the next visibility or window end');
   const env = Object.fromEntries((args['throttle-env'] ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   if (Object.keys(env).length) print(`  Lambda environment: ${JSON.stringify(env)}`);
-  const r = await throttledBurst(moto, BUNDLE, { instances: THROTTLE_INSTANCES, batchSize: 100, concurrency: 2, maxReceiveCount: 5, env });
+  const runs: ThrottledResult[] = [];
+  for (const backoff of [true, false]) runs.push(await throttledBurst(moto, BUNDLE, { instances: THROTTLE_INSTANCES, queue, backoff, env }));
   table(
-    ['instances', 'seconds to converge', 'invocations', 'redeliveries', 'DLQ', 'throttled answers', 'longest invocation s', 'goal'],
-    [[r.instances, r.secondsToConverge, r.invocations, r.redeliveries, r.dlq, r.throttledAnswers, r.longestInvocationSeconds, r.goalMet ? 'met' : 'not met']],
+    ['retry delay', 'simulated s to converge', 'of which skipped', 'real s', 'invocations', 'redeliveries', 'max receives', 'DLQ', '1st failure: delay set, s to next receive (median/max)', 'throttled answers', 'goal'],
+    runs.map((r) => [
+      r.backoff ? 'backoff (the handler sets it)' : `none (call refused: queue's ${queue.visibilityTimeoutS} s)`,
+      r.secondsToConverge,
+      r.skippedSeconds,
+      r.realSeconds,
+      r.invocations,
+      r.redeliveries,
+      r.maxReceives,
+      r.dlq,
+      r.firstRetry.items ? `${r.firstRetry.items} items: ${r.firstRetry.delaySetS.join('/')} s; ${r.firstRetry.medianSecondsToNextReceive}/${r.firstRetry.maxSecondsToNextReceive} s` : 'none failed',
+      r.throttledAnswers,
+      r.backoff ? (r.goalMet ? 'met' : 'not met') : r.converged && r.dlq === 0 ? 'converged' : 'not converged',
+    ]),
   );
-  print(`  calls: ${formatCalls(r.calls)}`);
-  print(`  floor set by the limits: ${3 * r.instances} PutParameter at 3/s = ${r.instances} s`);
-  return r;
+  for (const r of runs) print(`  ${r.backoff ? 'backoff' : 'none'}: calls: ${formatCalls(r.calls)}; ChangeMessageVisibilityBatch ${r.visibilityCalls.calls} (${r.visibilityCalls.entries} entries set, ${r.visibilityCalls.refused} refused)`);
+  print(`  floor set by the limits: ${3 * THROTTLE_INSTANCES} PutParameter at 3/s = ${THROTTLE_INSTANCES} s; goal: converge within 1.2 × the floor with nothing in the DLQ`);
+  return { runs };
+}
+
+/** The queue and event source mapping as infra/template.yaml deploys them. */
+function queueModel(): QueueModel {
+  const text = readFileSync(join(ROOT, 'infra/template.yaml'), 'utf8');
+  const number = (key: string) => {
+    const m = new RegExp(`^\\s*${key}: (\\d+)$`, 'm').exec(text);
+    if (!m) throw new Error(`infra/template.yaml has no ${key}`);
+    return Number(m[1]);
+  };
+  return { visibilityTimeoutS: number('VisibilityTimeout'), maxReceiveCount: number('maxReceiveCount'), batchSize: number('BatchSize'), batchingWindowS: number('MaximumBatchingWindowInSeconds'), maximumConcurrency: number('MaximumConcurrency') };
 }
 
 // ------------------------------------------------------------------------------ output

@@ -1,10 +1,12 @@
 /**
  * Goals 2–4: the built Lambda in this process, against moto behind the test proxy
- * (test/support/aws-proxy.ts), which delays, rate-limits and logs every AWS request.
+ * (test/support/aws-proxy.ts), which delays, rate-limits and logs every AWS request (and
+ * answers the throttled burst's SQS calls from its queue model).
  */
+import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { stateChangeEvent, sqsEvent } from '../test/support/events.js';
-import { countCalls, sequentialRounds, startProxy, type AwsProxy, type ProxyRequest, type RateLimit } from '../test/support/aws-proxy.js';
+import { sqsRecord, stateChangeEvent, sqsEvent } from '../test/support/events.js';
+import { countCalls, sequentialRounds, startProxy, type Answer, type AwsProxy, type ProxyRequest, type RateLimit } from '../test/support/aws-proxy.js';
 import { countParameters, countRecords, createZone, fillParameters, fillZone, runInstances, seeder, spokeSeeder, type Seeder } from './lib/aws.js';
 import type { Moto } from './lib/moto-server.js';
 import { median, round } from './cold-start.js';
@@ -253,19 +255,42 @@ export async function burst(moto: Moto, bundle: string, { instances, batchSize }
 
 // ------------------------------------------------------------------------------ goal 4
 
+/** The event queue and its event source mapping, as infra/template.yaml deploys them. */
+export interface QueueModel {
+  /** The queue's VisibilityTimeout (s): how long a received message stays hidden unless the handler changes it. */
+  visibilityTimeoutS: number;
+  /** The redrive policy's maxReceiveCount. */
+  maxReceiveCount: number;
+  /** The mapping's BatchSize, MaximumBatchingWindowInSeconds and ScalingConfig.MaximumConcurrency. */
+  batchSize: number;
+  batchingWindowS: number;
+  maximumConcurrency: number;
+}
+
 export interface ThrottledResult {
   /** Extra Lambda environment of this run (e.g. AWS_RETRY_MODE). */
   env: Record<string, string>;
+  /** Whether the handler's ChangeMessageVisibilityBatch was answered (the backoff) or refused (items wait for the queue's timeout). */
+  backoff: boolean;
   instances: number;
-  batchSize: number;
-  concurrency: number;
+  queue: QueueModel;
   rateLimits: RateLimit[];
   invocations: number;
   redeliveries: number;
   dlq: number;
-  maxReceiveCount: number;
+  /** The most receives of one message. */
+  maxReceives: number;
+  /** Simulated seconds from the burst to the last message deleted (or moved to the DLQ). */
   secondsToConverge: number;
+  /** Of those, seconds skipped while no invocation ran and every message was hidden or the batching window was open. */
+  skippedSeconds: number;
+  /** Real seconds the run took. */
+  realSeconds: number;
   longestInvocationSeconds: number;
+  /** Items that failed on their first receive: the delay the handler set, and the time until their next receive (waiting for a free slot included). */
+  firstRetry: { items: number; delaySetS: number[]; maxSecondsToNextReceive: number; medianSecondsToNextReceive: number };
+  /** ChangeMessageVisibilityBatch calls, and entries answered and refused. */
+  visibilityCalls: { calls: number; entries: number; refused: number };
   throttledAnswers: number;
   calls: Record<string, number>;
   converged: boolean;
@@ -276,18 +301,39 @@ interface Message {
   id: string;
   body: unknown;
   receives: number;
+  /** Simulated ms when it is visible again (0: visible). */
+  visibleAt: number;
+  /** The receipt handle of its latest receive; undefined while it is not in flight. */
+  handle?: string;
+  state: 'queued' | 'done' | 'dlq';
+  /** Simulated ms when its latest invocation answered with it as a failure, and the delay the handler set. */
+  failedAt?: number;
+  delaySetS?: number;
+  /** The delay its first failure got, and the seconds from that failure to its second receive. */
+  firstDelayS?: number;
+  firstRetryS?: number;
 }
 
+const QUEUE_ARN = 'arn:aws:sqs:us-east-1:123456789012:ec2ip-events';
+
 /**
- * The burst with Route 53 limited to 5 requests/s and PutParameter to 3/s. SQS is simulated:
- * up to `concurrency` batches in flight (the template's MaximumConcurrency), failed items
- * come back at once (the real visibility timeout is not waited for), and an item received
- * more than maxReceiveCount times goes to the DLQ.
+ * The burst with Route 53 limited to 5 requests/s and PutParameter to 3/s, through an SQS
+ * model that keeps AWS's rules: a received message stays hidden for the queue's visibility
+ * timeout, or for what the handler set with ChangeMessageVisibilityBatch (answered by the
+ * proxy from this model); the mapping invokes with a full batch or once its batching window
+ * has passed, with at most MaximumConcurrency invocations at once, each in its own container;
+ * a message received maxReceiveCount times moves to the DLQ when it would be received again.
+ *
+ * Time is simulated: it is the real clock while an invocation runs, and when none runs and
+ * nothing can be received yet (every message hidden, or the batching window open), the clock
+ * jumps to the next moment something can. So waiting 720 s costs no real time, while the
+ * invocations (and the throttled AWS calls) run in real time. The skip is on the safe side:
+ * the rate limiters' buckets do not refill during a skipped wait.
  */
 export async function throttledBurst(
   moto: Moto,
   bundle: string,
-  { instances, batchSize, concurrency, maxReceiveCount, env = {} }: { instances: number; batchSize: number; concurrency: number; maxReceiveCount: number; env?: Record<string, string> },
+  { instances, queue: model, backoff, env = {} }: { instances: number; queue: QueueModel; backoff: boolean; env?: Record<string, string> },
 ): Promise<ThrottledResult> {
   const d = await deploy(moto);
   const ids = await runInstances(d.s, instances, 't-');
@@ -295,71 +341,184 @@ export async function throttledBurst(
     { service: 'route53', perSecond: 5, burst: 5 },
     { service: 'ssm', action: 'PutParameter', perSecond: 3, burst: 3 },
   ];
-  const proxy = await startProxy({ target: moto.endpoint, rateLimits });
-  const queue: Message[] = ids.map((id, i) => ({ id: `m-${i}`, body: stateChangeEvent(id, 'running'), receives: 0 }));
-  let dlq = 0;
-  let redeliveries = 0;
+  let offset = 0;
+  const now = () => performance.now() + offset;
+  const messages: Message[] = ids.map((id, i) => ({ id: `m-${i}`, body: stateChangeEvent(id, 'running'), receives: 0, visibleAt: 0, state: 'queued' }));
+  const byHandle = new Map<string, Message>();
+  const visibility = { calls: 0, entries: 0, refused: 0 };
+
+  /** ChangeMessageVisibilityBatch against the model (SQS's JSON protocol), or refused as IAM would. */
+  const respond = ({ service, action, body }: { service: string; action: string; body: string }): Answer | undefined => {
+    if (service !== 'sqs') return undefined;
+    const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() };
+    if (action !== 'ChangeMessageVisibilityBatch') return { status: 400, headers, body: JSON.stringify({ __type: 'com.amazonaws.sqs#InvalidAction', message: `the bench's SQS model does not answer ${action}` }) };
+    visibility.calls++;
+    const input = JSON.parse(body) as { QueueUrl: string; Entries: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[] };
+    if (!backoff) {
+      visibility.refused += input.Entries.length;
+      return {
+        status: 403,
+        headers: { ...headers, 'x-amzn-query-error': 'AccessDenied;Sender' },
+        body: JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', message: `User: arn:aws:sts::123456789012:assumed-role/ec2ip-SyncFunctionRole/ec2ip-SyncFunction is not authorized to perform: sqs:changemessagevisibility on resource: ${QUEUE_ARN} because no identity-based policy allows the sqs:changemessagevisibility action` }),
+      };
+    }
+    const Successful: { Id: string }[] = [];
+    const Failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
+    for (const e of input.Entries) {
+      const m = byHandle.get(e.ReceiptHandle);
+      visibility.entries++;
+      if (!m || m.handle !== e.ReceiptHandle || m.state !== 'queued') {
+        visibility.refused++;
+        Failed.push({ Id: e.Id, Code: 'ReceiptHandleIsInvalid', Message: 'The input receipt handle is invalid.', SenderFault: true });
+        continue;
+      }
+      // From the time of the call, as SQS counts it.
+      m.visibleAt = now() + e.VisibilityTimeout * 1000;
+      m.delaySetS = e.VisibilityTimeout;
+      Successful.push({ Id: e.Id });
+    }
+    return { status: 200, headers, body: JSON.stringify({ Successful, Failed }) };
+  };
+  const proxy = await startProxy({ target: moto.endpoint, rateLimits, respond });
+
   let invocations = 0;
+  let redeliveries = 0;
   let longest = 0;
-  const t0 = performance.now();
+  let skipped = 0;
+  const t0 = now();
+  const real0 = performance.now();
   try {
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     // One container per concurrent batch, as in AWS: each its own instance of the bundle, so
     // its own SDK clients (and retry quota) and its own PutParameter pacer.
     const containers: Handler[] = [];
-    for (let i = 0; i < concurrency; i++) containers.push(await loadHandler(bundle, { ...lambdaEnv(d, proxy), ...env }));
+    for (let i = 0; i < model.maximumConcurrency; i++) containers.push(await loadHandler(bundle, { ...lambdaEnv(d, proxy), ...env }));
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    const worker = async (handler: Handler) => {
-      for (;;) {
-        const batch = queue.splice(0, batchSize);
-        if (batch.length === 0) return;
-        for (const m of batch) m.receives++;
-        const event = sqsEvent(batch.map((m) => m.body));
-        const byRecord = new Map(event.Records.map((r, i) => [r.messageId, batch[i] as Message]));
-        invocations++;
-        const started = performance.now();
-        // The template's function timeout (120 s), as the Lambda context reports it.
-        const timeoutAt = Date.now() + 120_000;
-        const context = { getRemainingTimeInMillis: () => timeoutAt - Date.now() };
-        const out = await handler(event, context).catch(() => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
-        longest = Math.max(longest, performance.now() - started);
-        for (const failed of failures(out)) {
-          const m = byRecord.get(failed);
-          if (!m) continue;
-          if (m.receives >= maxReceiveCount) dlq++;
-          else {
-            redeliveries++;
-            queue.push(m);
-          }
+    const free = [...containers];
+    /** Per free container: the batch its poller is gathering, and when the gathering started. */
+    const gathering = new Map<Handler, { since: number; batch: Message[] }>();
+    let running = 0;
+
+    /** Receives what is visible now (moving what was received too often to the DLQ). */
+    const receive = (max: number): Message[] => {
+      const at = now();
+      const out: Message[] = [];
+      for (const m of messages) {
+        if (out.length >= max) break;
+        if (m.state !== 'queued' || m.visibleAt > at) continue;
+        if (m.receives >= model.maxReceiveCount) {
+          m.state = 'dlq';
+          continue;
         }
+        m.receives++;
+        if (m.receives > 1) redeliveries++;
+        if (m.receives === 2 && m.failedAt !== undefined) m.firstRetryS = (at - m.failedAt) / 1000;
+        m.visibleAt = at + model.visibilityTimeoutS * 1000;
+        m.handle = randomUUID();
+        byHandle.set(m.handle, m);
+        out.push(m);
       }
+      return out;
     };
-    // Workers pick up redelivered items too, until the queue stays empty.
-    while (queue.length > 0) await Promise.all(containers.map(worker));
+
+    const invoke = (handler: Handler, batch: Message[]) => {
+      running++;
+      invocations++;
+      const records = batch.map((m) => {
+        const r = sqsRecord(m.body, { receiveCount: m.receives });
+        return { ...r, messageId: m.id, receiptHandle: m.handle as string, eventSourceARN: QUEUE_ARN };
+      });
+      const started = performance.now();
+      // The template's function timeout (120 s), as the Lambda context reports it.
+      const timeoutAt = Date.now() + 120_000;
+      const context = { getRemainingTimeInMillis: () => timeoutAt - Date.now() };
+      void handler({ Records: records }, context)
+        .catch(() => ({ batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) }))
+        .then((out) => {
+          longest = Math.max(longest, performance.now() - started);
+          const failed = new Set(failures(out));
+          for (const m of batch) {
+            if (failed.has(m.id)) {
+              m.failedAt = now();
+              if (m.receives === 1) m.firstDelayS = m.delaySetS ?? model.visibilityTimeoutS;
+            } else m.state = 'done';
+            // Lambda deletes what succeeded; a failed message keeps its visibility (the queue's, or what the handler set).
+            m.handle = undefined;
+          }
+          running--;
+          free.push(handler);
+          if (process.env.BENCH_TRACE) process.stderr.write(`  [t=${round((now() - t0) / 1000)} s] invocation of ${batch.length}: ${failed.size} failed; queued ${messages.filter((x) => x.state === 'queued').length}, DLQ ${messages.filter((x) => x.state === 'dlq').length}\n`);
+        });
+    };
+
+    for (;;) {
+      // Each free container's poller gathers a batch; it is invoked when full or when its window has passed.
+      for (const handler of [...free]) {
+        const g = gathering.get(handler);
+        if (!g) {
+          const batch = receive(model.batchSize);
+          if (batch.length > 0) gathering.set(handler, { since: now(), batch });
+          continue;
+        }
+        g.batch.push(...receive(model.batchSize - g.batch.length));
+      }
+      for (const [handler, g] of [...gathering]) {
+        if (g.batch.length < model.batchSize && now() - g.since < model.batchingWindowS * 1000) continue;
+        gathering.delete(handler);
+        free.splice(free.indexOf(handler), 1);
+        invoke(handler, g.batch);
+      }
+      const queued = messages.filter((m) => m.state === 'queued');
+      if (queued.length === 0 && running === 0) break;
+      // The next moment something can happen without an invocation: a message becomes visible, a window closes.
+      const at = now();
+      const hidden = queued.filter((m) => m.handle === undefined || running === 0).map((m) => m.visibleAt);
+      const windows = [...gathering.values()].map((g) => g.since + model.batchingWindowS * 1000);
+      const next = Math.max(at, Math.min(...hidden, ...windows, Number.POSITIVE_INFINITY));
+      if (running === 0 && free.length > 0 && Number.isFinite(next) && next > at) {
+        skipped += next - at;
+        offset += next - at;
+        continue;
+      }
+      // An invocation runs: real time, checked often (its answer or a changed visibility may allow the next batch).
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, next - at))));
+    }
   } finally {
     await proxy.stop();
   }
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = (now() - t0) / 1000;
   const ok = await converged(d, instances);
+  const dlq = messages.filter((m) => m.state === 'dlq').length;
+  const first = messages.filter((m) => m.firstRetryS !== undefined);
+  const firstTimes = first.map((m) => m.firstRetryS as number);
   return {
     env,
+    backoff,
     instances,
-    batchSize,
-    concurrency,
+    queue: model,
     rateLimits,
     invocations,
     redeliveries,
     dlq,
-    maxReceiveCount,
+    maxReceives: Math.max(0, ...messages.map((m) => m.receives)),
     secondsToConverge: round(seconds),
+    skippedSeconds: round(skipped / 1000),
+    realSeconds: round((performance.now() - real0) / 1000),
     longestInvocationSeconds: round(longest / 1000),
+    firstRetry: {
+      items: first.length,
+      delaySetS: [...new Set(first.map((m) => m.firstDelayS ?? model.visibilityTimeoutS))].sort((a, b) => a - b),
+      maxSecondsToNextReceive: round(Math.max(0, ...firstTimes)),
+      medianSecondsToNextReceive: firstTimes.length ? round(median(firstTimes)) : 0,
+    },
+    visibilityCalls: visibility,
     throttledAnswers: proxy.requests.filter((r) => r.outcome === 'throttled').length,
     calls: countCalls(proxy.requests),
     converged: ok,
-    goalMet: ok && dlq === 0,
+    goalMet: ok && dlq === 0 && (!backoff || seconds <= 1.2 * instances),
   };
 }
 
