@@ -34,12 +34,12 @@ Options:
                          be new or written by ec2ip before; ~/.ssh/config itself is
                          never edited.
   --port N               add "Port N" to every block (sshd listening elsewhere than 22)
-  --known-hosts FILE     verified host keys: merge each instance's host keys, read from
-                         its console output, into FILE under its instance id (as
-                         "ec2ip known-hosts --output FILE" does) and add
-                         "UserKnownHostsFile FILE" to every block, so the first
-                         connection is checked, not confirmed by hand. Needs
-                         ec2:GetConsoleOutput. A changed key is reported, kept, exit 1.
+  --known-hosts FILE     verified host keys: merge each instance's host keys (recorded
+                         by the function at first boot, else its console output)
+                         into FILE under its instance id (as "ec2ip known-hosts
+                         --output FILE" does) and add "UserKnownHostsFile FILE" to
+                         every block, so the first connection is checked, not
+                         confirmed by hand. A changed key is reported, kept, exit 1.
   --replace              with --known-hosts: replace a recorded key that differs
 
 ${COMMON_HELP}
