@@ -124,7 +124,10 @@ export function startHostKeys(deps: HostKeyDeps, sides: readonly { side: HostKey
 
   return async function finish(applied: readonly (readonly ParameterChange[])[]): Promise<void> {
     try {
-      const found = await reads;
+      // A console read that hangs must not hold the run past its deadline: what has not come back by then waits for the next look.
+      let timer: NodeJS.Timeout | undefined;
+      const found = deadline === undefined ? await reads : await Promise.race([reads, new Promise<Map<Candidate, HostKey[]>>((r) => (timer = setTimeout(() => r(new Map()), Math.max(0, deadline - Date.now() - MIN_TIME_MS))))]);
+      clearTimeout(timer);
       const owned = new Map(sides.map(({ side }, i) => [side, after(side.parameters, applied[i] ?? [])]));
       const stillOwner = (c: Candidate) => owned.get(c.side)?.get(c.parameter.replace(/[^/]+$/, 'instance-id')) === c.instance.id;
       const records: { candidate: Candidate; record: HostKeyRecord }[] = [];

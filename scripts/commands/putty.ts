@@ -45,8 +45,9 @@ IPv6 address, else the private IP, as ssh-config decides), PortNumber, Protocol=
 LogHost = the instance id (PuTTY's "Logical name of remote host"): PuTTY files the
 host key under that name, so a new IP does not bring up "The host key is not cached"
 or "does not match" again. Each
-instance's host keys, read from its console output at boot (ec2:GetConsoleOutput),
-go into PuTTY's host-key cache, so even the first connection is verified.
+instance's verified host keys (recorded by the function at first boot, else its
+console output; see "ec2ip known-hosts --help") go into PuTTY's host-key cache,
+so even the first connection is verified.
 
 Options:
   --format reg|unix     reg: a .reg file for HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY

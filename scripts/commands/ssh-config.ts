@@ -38,12 +38,12 @@ Options:
   --port N               add "Port N" to every block (sshd listening elsewhere than 22)
   --prefer ipv6|ipv4     HostName: that family's address before the hostname (ipv6 for
                          an IPv6-only network; ipv4 to skip a name not resolving yet)
-  --known-hosts FILE     verified host keys: merge each instance's host keys, read from
-                         its console output, into FILE under its instance id (as
-                         "ec2ip known-hosts --output FILE" does) and add
-                         "UserKnownHostsFile FILE" to every block, so the first
-                         connection is checked, not confirmed by hand. Needs
-                         ec2:GetConsoleOutput. A changed key is reported, kept, exit 1.
+  --known-hosts FILE     verified host keys: merge each instance's host keys (recorded
+                         by the function at first boot, else its console output)
+                         into FILE under its instance id (as "ec2ip known-hosts
+                         --output FILE" does) and add "UserKnownHostsFile FILE" to
+                         every block, so the first connection is checked, not
+                         confirmed by hand. A changed key is reported, kept, exit 1.
   --replace              with --known-hosts: replace a recorded key that differs
 
 ${COMMON_HELP}

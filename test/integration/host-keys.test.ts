@@ -20,7 +20,8 @@ import { countCalls, startProxy, type Answer, type AwsProxy } from '../support/a
 import { runBuilt, tempDir } from '../support/cli.js';
 import { scheduledEvent, sqsEvent, stateChangeEvent } from '../support/events.js';
 import { cleanEnv } from '../support/installed.js';
-import { getParameters, putParameter, runInstance, useMoto } from '../support/moto.js';
+import { ACCOUNT_A, deploySpokeStack, hubEnv, runSpokeInstance, spokeClients, spokeParameters } from '../support/hub.js';
+import { createZone, getParameters, loadHandler, putParameter, runInstance, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
 import { keygen } from '../support/sshd.js';
 
@@ -182,6 +183,35 @@ describe('host keys recorded at first sight', () => {
     const parsed = parseHostKeyRecord((await record()) as string);
     expect('record' in parsed && parsed.record.instance).toBe(web);
     expect('record' in parsed && parsed.record.keys.map((k) => `${k.type} ${k.base64}`)).toEqual(keys);
+  });
+
+  it('in a hub, records the keys of a spoke\'s instance in the spoke account\'s parameters', async () => {
+    const spoke = { account: ACCOUNT_A, region: 'us-east-1' };
+    const zone = await createZone('example.com');
+    const clients = await spokeClients(spoke);
+    await deploySpokeStack(clients);
+    const web = await runSpokeInstance(clients, { 'ec2ip:name': 'web' });
+    const asked: string[] = [];
+    respond = ({ service, action, body }) => {
+      if (service !== 'ec2' || action !== 'GetConsoleOutput') return undefined;
+      asked.push(new URLSearchParams(body).get('InstanceId') ?? '');
+      return consoleAnswer(asked.at(-1) as string, consoleWith(keys));
+    };
+    const saved = { ...process.env };
+    try {
+      // The built hub function, as deployed: its calls into the spoke go through the spoke role.
+      const hub = await loadHandler({ ...hubEnv(zone, [spoke]), AWS_ENDPOINT_URL: proxy.url });
+      expect((await captureStdout(() => hub(scheduledEvent()))).result).toEqual({ status: 'done', items: 1 });
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+    expect(asked).toEqual([web]);
+    const inSpoke = await spokeParameters(clients);
+    const parsed = parseHostKeyRecord(inSpoke['/ec2ip/web/host-keys'] as string);
+    expect('record' in parsed && parsed.record).toMatchObject({ instance: web, source: 'console' });
+    // Nothing in the hub's own account.
+    expect(await getParameters('/ec2ip')).toEqual({});
   });
 
   describe('ec2ip known-hosts --via ssm', () => {
