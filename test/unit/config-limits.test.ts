@@ -57,6 +57,7 @@ describe('readConfig at its limits', () => {
     const message = (p: string) => `PARAMETER_PREFIX="${p}" is not a usable parameter path: it must start with "/", use only a-z A-Z 0-9 _ . -, not end with "/", have at most 13 levels and not start with /aws or /ssm`;
     for (const bad of [levels(14), '/AWS', '/ssm/x', '/a b', '//a', 'a/b']) expect(refusal({ ...base, PARAMETER_PREFIX: bad })).toBe(message(bad));
     expect(readConfig({ ...base, PARAMETER_PREFIX: '/my.aws_-X' }).prefix).toBe('/my.aws_-X');
+    expect(readConfig({ ...base, PARAMETER_PREFIX: '/team/aws' }).prefix).toBe('/team/aws');
   });
 
   it('takes a TTL from 0 to 2147483647 whole seconds', () => {
