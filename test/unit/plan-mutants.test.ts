@@ -4,7 +4,7 @@
  * takeovers, multi-value records, aliases and records ec2ip does not manage.
  */
 import { describe, expect, it } from 'vitest';
-import { plan, type Plan, type PlanInput, type ZoneView } from '../../functions/core/plan.js';
+import { changeCount, plan, type Plan, type PlanInput, type ZoneView } from '../../functions/core/plan.js';
 import type { Config, Instance, RecordSet } from '../../functions/core/types.js';
 
 const config: Config = { region: 'us-east-1', hostedZoneId: 'ZPUB', prefix: '/ec2ip', ttl: 60, ownerId: 'ec2ip', onStop: 'delete' };
@@ -61,6 +61,18 @@ describe('names in scope', () => {
   });
 });
 
+describe('names in scope, continued', () => {
+  it('releases no name in a targeted run whose gone owner is not a target', () => {
+    const p = run({ targets: [instance('i-1')], pub: [...published('i-1'), txt('db', own('i-gone')), rec('db', 'A', '1.1.1.1')], params: params('i-1'), lookedUp: new Set(['i-gone']) });
+    expect(changes(p)).toEqual([]);
+  });
+
+  it('ignores TXT records that are not ownership records in a full reconcile', () => {
+    const p = run({ scope: 'all', pub: [{ name: 'example.com.', type: 'TXT', ttl: 300, values: [own('i-gone')] }, { name: '_ec2ip.example.com.', type: 'TXT', ttl: 300, values: [own('i-gone')] }], lookedUp: new Set(['i-gone']) });
+    expect(p).toStrictEqual({ zones: [{ zone: PUB, groups: [] }], parameters: [], refusals: [] });
+  });
+});
+
 describe('refusals', () => {
   it('refuses an invalid name of a living target only', () => {
     const bad = (id: string, state: Instance['state']) => instance(id, { nameTag: 'bad_name', state });
@@ -78,7 +90,7 @@ describe('refusals', () => {
   it('takes a TXT with two values as someone else’s', () => {
     const p = run({ targets: [instance('i-1')], pub: [txt('web', own('i-1'), '"other"')] });
     expect(changes(p).filter((c) => !c.startsWith('ssm'))).toEqual([]);
-    expect(p.refusals).toEqual([{ kind: 'foreign', instanceId: 'i-1', name: 'web', where: 'example.com', reason: `the name belongs to someone else in zone example.com (ZPUB): _ec2ip.web.example.com. holds ${own('i-1')} "other", which is not this stack's (owner ec2ip, region us-east-1)` }]);
+    expect(p.refusals).toStrictEqual([{ kind: 'foreign', instanceId: 'i-1', name: 'web', where: 'example.com', reason: `the name belongs to someone else in zone example.com (ZPUB): _ec2ip.web.example.com. holds ${own('i-1')} "other", which is not this stack's (owner ec2ip, region us-east-1)` }]);
   });
 
   it.each([
@@ -139,6 +151,18 @@ describe('refusals', () => {
 });
 
 describe('groups, takeovers and record values', () => {
+  it('counts the writes of a plan', () => {
+    expect(changeCount(run({ targets: [instance('i-1')] }))).toBe(5);
+    expect(changeCount(run({ targets: [instance('i-1', { publicIp: '4.4.4.4' })], pub: published('i-1'), params: params('i-1') }))).toBe(3);
+    expect(changeCount(run({}))).toBe(0);
+  });
+
+  it('claims an ownerless folder for the claimant alone, keeping leaves it does not write', () => {
+    const p = run({ targets: [instance('i-1')], pub: published('i-1'), params: [['/ec2ip/web/fqdn', 'web.example.com'], ['/ec2ip/web/public-ip', '9.9.9.9']] });
+    expect(changes(p)).toEqual(['ssm create /ec2ip/web/instance-id=i-1', 'ssm create /ec2ip/web/private-ip=10.0.0.3', 'ssm put /ec2ip/web/public-ip=3.3.3.3']);
+    expect(p.parameters.map((c) => c.instanceIds)).toEqual([['i-1'], ['i-1'], ['i-1']]);
+  });
+
   it('plans no group when everything is current, and names the reason of each group', () => {
     expect(run({ targets: [instance('i-1')], pub: published('i-1'), params: params('i-1') }).zones[0]?.groups).toEqual([]);
     expect(groups(run({ targets: [instance('i-1')] }))).toEqual([{ name: 'web', reason: 'claim', instanceIds: ['i-1'] }]);
