@@ -256,7 +256,7 @@ function allStatements(stack: ResolvedStack): Found[] {
 const patternOf = (template: string) => new RegExp(`^${template.split(/\$\{[^}]+\}/).map((p) => p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')).join('.+')}$`, 'i');
 
 const STAR = Symbol('*');
-type Glob = (string | typeof STAR)[];
+type Glob = (string | symbol)[];
 /** An ARN pattern as characters and wildcards: a resource type's `${Name}` or a policy's `*`. */
 const glob = (text: string, wildcard: RegExp): Glob => text.split(wildcard).flatMap((part, i) => [...(i > 0 ? [STAR] : []), ...part.toLowerCase()]);
 /** True when some ARN matches both patterns: the policy's resource can name a resource of that type. */
