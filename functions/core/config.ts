@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import { templateProblem } from './names.js';
+import { spokeNamePatternProblem, templateProblem } from './names.js';
 import type { Config, HubConfig, Spoke, ZoneKind } from './types.js';
 
 const ZONE_ID = /^(?:\/hostedzone\/)?([A-Z0-9]{1,32})$/;
@@ -92,7 +92,7 @@ export function readConfig(env: Record<string, string | undefined>, overrides: C
 function readHub(pick: (flag: string | undefined, name: string) => string | undefined, region: string): HubConfig | undefined {
   const roleName = pick(undefined, 'SPOKE_ROLE_NAME');
   if (!roleName) {
-    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE'].find((name) => pick(undefined, name) !== undefined);
+    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE', 'SPOKE_NAMES'].find((name) => pick(undefined, name) !== undefined);
     if (stray) throw new ConfigError(`${stray} is set but SPOKE_ROLE_NAME is not: the hub settings need the name of the role to assume in each spoke (or unset ${stray} for single-account mode)`);
     return undefined;
   }
@@ -111,7 +111,32 @@ function readHub(pick: (flag: string | undefined, name: string) => string | unde
   const hub: HubConfig = { roleName, externalId, nameTemplate, partition: partitionOf(region) };
   if (spokesText) hub.spokes = parseSpokes(spokesText);
   if (stackSet) hub.stackSet = stackSet;
+  const spokeNamesText = pick(undefined, 'SPOKE_NAMES');
+  if (spokeNamesText !== undefined) hub.spokeNames = parseSpokeNames(spokeNamesText);
   return hub;
+}
+
+/**
+ * Reads SPOKE_NAMES: `<account>:<pattern>|<pattern>…` entries separated by commas or spaces,
+ * e.g. `111111111111:*.dev,222222222222:web|api`. Each account once.
+ */
+export function parseSpokeNames(text: string): Map<string, string[]> {
+  const rules = new Map<string, string[]>();
+  const example = 'e.g. SPOKE_NAMES="111111111111:*.dev,222222222222:web|api"';
+  for (const entry of text.split(/[\s,]+/).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const account = colon < 0 ? entry : entry.slice(0, colon);
+    const patterns = colon < 0 ? [] : entry.slice(colon + 1).split('|');
+    if (!ACCOUNT.test(account) || patterns.length === 0 || patterns.some((p) => p === '')) {
+      throw new ConfigError(`SPOKE_NAMES="${text}" has "${entry}": each entry is <12-digit account>:<name pattern>|<name pattern>…, ${example}`);
+    }
+    const problem = patterns.map(spokeNamePatternProblem).find((p) => p !== undefined);
+    if (problem) throw new ConfigError(`SPOKE_NAMES="${text}": ${problem}`);
+    if (rules.has(account)) throw new ConfigError(`SPOKE_NAMES="${text}" lists account ${account} twice: give each account one entry with its patterns joined by |`);
+    rules.set(account, patterns);
+  }
+  if (rules.size === 0) throw new ConfigError(`SPOKE_NAMES is set but empty: list the names each account may claim, ${example}, or unset it`);
+  return rules;
 }
 
 /** Reads a SPOKES list: `<account>:<region>` entries separated by commas or spaces. */
