@@ -54,7 +54,7 @@ export interface RecordedCall {
   accessKeyId: string;
   /** The environment variables of the function's template at the time of the call. */
   env: Record<string, string | undefined>;
-  /** Tags of the resources the call names, looked up as it arrived (AssociateAddress, Start/StopInstances). */
+  /** Tags of the resources the call names, looked up as it arrived (AssociateAddress, Start/StopInstances, GetConsoleOutput). */
   tags: Record<string, Record<string, string>>;
 }
 
@@ -101,6 +101,13 @@ const instances = (action: string): Mapper => (call, where) =>
     const resource = ec2Arn(where, 'instance', id);
     return { action, resource, context: tagContext(call, resource) };
   });
+
+const sqsQueue = (action: string): Mapper => (call, where) => {
+  const url = String(json(call).QueueUrl ?? form(call).get('QueueUrl') ?? '');
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  if (!name) throw new Error(`call ${call.seq} ${action}: no QueueUrl in its body`);
+  return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
+};
 
 /** Route 53's normalized form of a record name for the condition key: lower case, no trailing dot, other characters as \ooo. */
 export function normalizedRecordName(name: string): string {
@@ -165,6 +172,12 @@ export const CALLS: Record<string, Mapper> = {
   'route53:GetHostedZone': (call) => [{ action: 'route53:GetHostedZone', resource: zoneOf(call), context: {} }],
   'route53:ListHostedZones': star('route53:ListHostedZones'),
   'route53:GetChange': (call) => [{ action: 'route53:GetChange', resource: `arn:aws:route53:::change/${/\/change\/([^/]+)/.exec(call.path)?.[1] ?? ''}`, context: {} }],
+  // The queue named by its URL (https://sqs.<region>.amazonaws.com/<account>/<name>, or moto's form).
+  'sqs:ChangeMessageVisibility': sqsQueue('sqs:ChangeMessageVisibility'),
+  'sqs:DeleteMessage': sqsQueue('sqs:DeleteMessage'),
+  'sqs:ReceiveMessage': sqsQueue('sqs:ReceiveMessage'),
+  'sqs:GetQueueAttributes': sqsQueue('sqs:GetQueueAttributes'),
+  'sqs:SendMessage': sqsQueue('sqs:SendMessage'),
   'iam:ListAccountAliases': star('iam:ListAccountAliases'),
   'cloudformation:ListStackInstances': (call, where) => [
     {
@@ -360,7 +373,7 @@ export function useIamAudit(kind: AuditKind): IamAudit {
       tags: {},
     };
     calls.push(call);
-    if (raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances'].includes(raw.action)) await lookUpTags(call, raw);
+    if (raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances', 'GetConsoleOutput'].includes(raw.action)) await lookUpTags(call, raw);
   }
 
   /** The tags of the address and instances a call names, read from moto with the caller's own credentials. */

