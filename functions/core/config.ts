@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js';
-import { templateProblem } from './names.js';
+import { spokeNamePatternProblem, templateProblem } from './names.js';
 import type { Config, HubConfig, LogLevel, Runtime, Spoke, ZoneKind } from './types.js';
 
 const ZONE_ID = /^(?:\/hostedzone\/)?([A-Z0-9]{1,32})$/;
@@ -113,7 +113,7 @@ function readHub(env: Env, region: string): HubConfig | undefined {
   const roleName = pick('SPOKE_ROLE_NAME');
   if (!roleName) {
     // SPOKE_STACK_SET_CALL_AS is left out: hub.yaml always sets it (SELF by default).
-    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE'].find((name) => pick(name) !== undefined);
+    const stray = ['SPOKE_EXTERNAL_ID', 'SPOKES', 'SPOKE_STACK_SET', 'NAME_TEMPLATE', 'SPOKE_NAMES'].find((name) => pick(name) !== undefined);
     if (stray) throw new ConfigError(`${stray} is set but SPOKE_ROLE_NAME is not: the hub settings need the name of the role to assume in each spoke (or unset ${stray} for single-account mode)`);
     return undefined;
   }
@@ -131,6 +131,8 @@ function readHub(env: Env, region: string): HubConfig | undefined {
   if (spokesText) hub.spokes = parseSpokes(spokesText);
   if (stackSet) hub.stackSet = stackSet;
   if (callAs === 'DELEGATED_ADMIN') hub.callAs = callAs;
+  const spokeNamesText = pick('SPOKE_NAMES');
+  if (spokeNamesText !== undefined) hub.spokeNames = parseSpokeNames(spokeNamesText);
   return hub;
 }
 
@@ -184,6 +186,29 @@ export function readLogLevel(env: Env): LogLevel {
   const level = LAMBDA_LEVELS[lambda.toUpperCase()];
   if (!level) throw new ConfigError(`AWS_LAMBDA_LOG_LEVEL="${lambda}" is not a log level: Lambda sets TRACE, DEBUG, INFO, WARN, ERROR or FATAL (or set LOG_LEVEL instead)`);
   return level;
+}
+
+/**
+ * Reads SPOKE_NAMES: `<account>:<pattern>|<pattern>…` entries separated by commas or spaces,
+ * e.g. `111111111111:*.dev,222222222222:web|api`. Each account once.
+ */
+export function parseSpokeNames(text: string): Map<string, string[]> {
+  const rules = new Map<string, string[]>();
+  const example = 'e.g. SPOKE_NAMES="111111111111:*.dev,222222222222:web|api"';
+  for (const entry of text.split(/[\s,]+/).filter(Boolean)) {
+    const colon = entry.indexOf(':');
+    const account = colon < 0 ? entry : entry.slice(0, colon);
+    const patterns = colon < 0 ? [] : entry.slice(colon + 1).split('|');
+    if (!ACCOUNT.test(account) || patterns.length === 0 || patterns.some((p) => p === '')) {
+      throw new ConfigError(`SPOKE_NAMES="${text}" has "${entry}": each entry is <12-digit account>:<name pattern>|<name pattern>…, ${example}`);
+    }
+    const problem = patterns.map(spokeNamePatternProblem).find((p) => p !== undefined);
+    if (problem) throw new ConfigError(`SPOKE_NAMES="${text}": ${problem}`);
+    if (rules.has(account)) throw new ConfigError(`SPOKE_NAMES="${text}" lists account ${account} twice: give each account one entry with its patterns joined by |`);
+    rules.set(account, patterns);
+  }
+  if (rules.size === 0) throw new ConfigError(`SPOKE_NAMES is set but empty: list the names each account may claim, ${example}, or unset it`);
+  return rules;
 }
 
 /** Reads a SPOKES list: `<account>:<region>` entries separated by commas or spaces. */

@@ -118,8 +118,15 @@ export function usesAccountAlias(template: string | undefined): boolean {
   return template?.includes('{account-alias}') ?? false;
 }
 
-/** The record name under the template, checked; an account without the alias the template needs is refused by name. */
-export function checkTemplateName(template: string, name: string, where: TemplatePlace, zoneNames: readonly string[]): NameCheck {
+/**
+ * The record name under the template, checked; an account without the alias the template needs is refused by name,
+ * and so is a name outside the account's SPOKE_NAMES rule when the hub has that setting.
+ */
+export function checkTemplateName(template: string, name: string, where: TemplatePlace, zoneNames: readonly string[], spokeNames?: SpokeNames): NameCheck {
+  if (spokeNames) {
+    const allowed = checkSpokeName(spokeNames, where.account, name);
+    if (!allowed.ok) return allowed;
+  }
   if (usesAccountAlias(template) && !where.accountAlias) {
     return {
       ok: false,
@@ -142,4 +149,38 @@ export function templateProblem(template: string): string | undefined {
   if (/[{}]/.test(sample)) return 'it has an unmatched brace';
   const check = checkName(sample, []);
   return check.ok ? undefined : `it does not give a valid name (for web in 111111111111 (acme-prod) us-east-1: ${check.reason})`;
+}
+
+/**
+ * The names each member account of a hub may claim (SPOKE_NAMES): account id → its patterns.
+ * A pattern is a relative name (`web`), or `*.` before one (`*.dev`: any name ending in `.dev`),
+ * or `*` (every name). When the setting is given, an account it does not list claims no name.
+ */
+export type SpokeNames = ReadonlyMap<string, readonly string[]>;
+
+/** True when `name` (a checked `ec2ip:name`) fits the pattern. */
+export function nameMatches(pattern: string, name: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
+  return name === pattern;
+}
+
+/** Why a SPOKE_NAMES pattern cannot work, or undefined. */
+export function spokeNamePatternProblem(pattern: string): string | undefined {
+  if (pattern === '*') return undefined;
+  const rest = pattern.startsWith('*.') ? pattern.slice(2) : pattern;
+  const check = checkName(rest, []);
+  if (!check.ok) return `"${pattern}" is no name pattern: a relative name (web, api.dev), "*." before one (*.dev) or "*"`;
+  if (check.name !== rest) return `"${pattern}" has upper-case letters: write names in lower case`;
+  return undefined;
+}
+
+/** Whether the account may claim the name under SPOKE_NAMES; the refusal names the account and its rule. */
+export function checkSpokeName(rules: SpokeNames, account: string | undefined, name: string): NameCheck {
+  const patterns = account === undefined ? undefined : rules.get(account);
+  if (!patterns) {
+    return { ok: false, reason: `account ${account ?? '(unknown)'} is not in SPOKE_NAMES, so it may claim no name in the hub's zones: add "${account ?? '<account>'}:${name}" (or a pattern such as *.team) to SPOKE_NAMES` };
+  }
+  if (patterns.some((p) => nameMatches(p, name))) return { ok: true, name };
+  return { ok: false, reason: `account ${account} may claim only the names of its SPOKE_NAMES rule "${account}:${patterns.join('|')}", and "${name}" is not one of them: rename the instance's ec2ip:name or widen the rule` };
 }

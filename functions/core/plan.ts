@@ -129,7 +129,7 @@ export function plan(input: PlanInput): Plan {
   for (const [key, instance] of known) {
     if (instance.nameTag === undefined) continue;
     let check = checkName(instance.nameTag, zoneNames);
-    if (check.ok && template) check = checkTemplateName(template, check.name, instance, zoneNames);
+    if (check.ok && template) check = checkTemplateName(template, check.name, instance, zoneNames, input.config.hub?.spokeNames);
     if (check.ok) ctx.claimOf.set(key, check.name);
     else if (ctx.targetIds.has(key) && isAlive(instance.state)) {
       ctx.refusals.push({ kind: 'invalid-name', instanceId: instance.id, ...where(instance), reason: check.reason });

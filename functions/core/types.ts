@@ -85,6 +85,8 @@ export interface HubConfig {
   stackSet?: string;
   /** The record name of an instance, from `{name}`, `{account}`, `{account-alias}` and `{region}` (NAME_TEMPLATE). */
   nameTemplate: string;
+  /** The names each member account may claim in the hub's zones (SPOKE_NAMES); absent: any free name. */
+  spokeNames?: ReadonlyMap<string, readonly string[]>;
   /** The AWS partition of the role ARNs (`aws`, `aws-cn`, `aws-us-gov`), from the hub's region. */
   partition: string;
   /** Set when the hub lists the StackSet as its delegated administrator (SPOKE_STACK_SET_CALL_AS); SELF, the default, leaves it unset. */

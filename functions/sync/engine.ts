@@ -18,7 +18,7 @@ import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias } from '../core/names.js';
+import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
 import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
 import { PARAMETER_LEAVES } from '../core/desired.js';
 import { HOST_KEYS_LEAF } from '../core/host-keys.js';
@@ -206,7 +206,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   ]);
   const zones = await Promise.all(configured.map((z, i) => resolveZone(deps, z, listings[i])));
   const template = config.hub?.nameTemplate;
-  const recordNames = claimedNames(sides.flatMap((s) => (s.error ? [] : s.described)), zones, template);
+  const recordNames = claimedNames(sides.flatMap((s) => (s.error ? [] : s.described)), zones, template, config.hub?.spokeNames);
   for (const side of sides) {
     side.names = claimedNames(side.described, zones);
     side.eip = planAssociations(config.elasticIp && !side.error ? side.described : [], side.addresses);
@@ -334,13 +334,13 @@ async function resolveZone(deps: Deps, z: { id: string; kind: ZoneKind }, listin
 }
 
 /** The valid names the instances claim (invalid ones are refused by the planner); record names under a hub's template. */
-function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string): string[] {
+function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string, spokeNames?: SpokeNames): string[] {
   const names = new Set<string>();
   const zoneNames = zones.map((z) => z.name);
   for (const i of instances) {
     if (i.nameTag === undefined) continue;
     let check = checkName(i.nameTag, zoneNames);
-    if (check.ok && template) check = checkTemplateName(template, check.name, i, zoneNames);
+    if (check.ok && template) check = checkTemplateName(template, check.name, i, zoneNames, spokeNames);
     if (check.ok) names.add(check.name);
   }
   return [...names];

@@ -24,7 +24,7 @@ import {
   type DeployedStack,
 } from '../deploy/stack.js';
 import { packageBundle } from '../deploy/zip.js';
-import { checkHubParameters, HUB_FLAG_OF, HUB_OPTIONS, hubParametersFromFlags } from '../deploy/hub-parameters.js';
+import { checkHubParameters, HUB_FLAG_OF, HUB_OPTIONS, hubParametersFromFlags, hubWarnings } from '../deploy/hub-parameters.js';
 import { deploySpokes, SPOKES_HELP, SPOKES_OPTIONS } from '../deploy/stackset.js';
 
 export const HELP = `Usage: ec2ip deploy [--hosted-zone-id Z…] [options]
@@ -58,6 +58,8 @@ A hub (many accounts and regions, one DNS account; see README "Many accounts"):
   --spoke-stack-set-call-as W  SELF (default) or DELEGATED_ADMIN
   --spoke-role-name NAME       the spoke role is NAME-<region> (default ec2ip-spoke)
   --name-template T            record names from {name}, {account}, {account-alias}, {region} (default {name})
+  --spoke-names A:P|P,…        the names each account may claim, e.g. 111111111111:*.dev,222222222222:web|api
+                               (an account not listed claims none; default: any free name)
   --organization-id o-…        the organization whose accounts may put events on the bus
   --member-accounts A,…        or: the accounts that may
 ${SPOKES_HELP}
@@ -229,7 +231,10 @@ export async function deploy(args: string[], io: Io): Promise<number> {
   const key = codeKey(pkg.sha256);
   // Usage errors (a new stack without a zone) before anything is created.
   const parameters = uploadOnly ? {} : resolveParameters(templateParameters(templateBody), { ...given, ...hubGiven, CodeS3Bucket: bucket, CodeS3Key: key }, reusable, { ...FLAG_OF, ...HUB_FLAG_OF });
-  if (hub && !uploadOnly) checkHubParameters(parameters);
+  if (hub && !uploadOnly) {
+    checkHubParameters(parameters);
+    for (const warning of hubWarnings(parameters)) io.stderr(`${warning}\n`);
+  }
 
   if (!uploadOnly) {
     io.stderr(`Validating ${templateName}\n`);

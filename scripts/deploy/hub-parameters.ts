@@ -1,5 +1,5 @@
 /** The hub's template parameters (infra/hub.yaml) from `ec2ip deploy --hub` flags, validated like the Lambda validates them. */
-import { parseSpokes, readSpokeExternalId } from '../../functions/core/config.js';
+import { parseSpokeNames, parseSpokes, readSpokeExternalId } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import { templateProblem } from '../../functions/core/names.js';
 import { UsageError } from '../cli/errors.js';
@@ -13,6 +13,7 @@ export const HUB_OPTIONS = {
   'spoke-stack-set': { type: 'string' },
   'spoke-stack-set-call-as': { type: 'string' },
   'name-template': { type: 'string' },
+  'spoke-names': { type: 'string' },
   'organization-id': { type: 'string' },
   'member-accounts': { type: 'string' },
 } as const;
@@ -46,6 +47,14 @@ export function hubParametersFromFlags(values: HubValues, env: Record<string, st
   const template = values['name-template'];
   const problem = template === undefined ? undefined : templateProblem(template);
   if (problem) throw new UsageError(`--name-template ${template} is not usable: ${problem}`, { cause: new ConfigError(problem) });
+  const spokeNames = values['spoke-names'];
+  if (spokeNames !== undefined && spokeNames.trim() !== '') {
+    try {
+      parseSpokeNames(spokeNames);
+    } catch (error) {
+      throw new UsageError(`--spoke-names: ${(error as Error).message}`, { cause: error });
+    }
+  }
   const org = values['organization-id'];
   if (org !== undefined && org !== '' && !/^o-[a-z0-9]{10,32}$/.test(org)) throw new UsageError(`--organization-id ${org} is not an organization id (o-…)`);
   const members = values['member-accounts'];
@@ -57,6 +66,7 @@ export function hubParametersFromFlags(values: HubValues, env: Record<string, st
     SpokeStackSet: stackSet,
     SpokeStackSetCallAs: callAs,
     NameTemplate: template,
+    SpokeNames: spokeNames?.trim(),
     OrganizationId: org,
     MemberAccounts: members?.split(',').map((a) => a.trim()).join(','),
   };
@@ -66,4 +76,19 @@ export function hubParametersFromFlags(values: HubValues, env: Record<string, st
 export function checkHubParameters(parameters: Record<string, string>): void {
   if (!parameters.Spokes && !parameters.SpokeStackSet) throw new UsageError('a hub needs its spokes: pass --spoke-list 111111111111:us-east-1,… or --spoke-stack-set NAME');
   if (parameters.SpokeExternalId === '****') throw new UsageError(`${HUB_FLAG_OF.SpokeExternalId} is required`);
+}
+
+/**
+ * What a hub's settings leave open: without SPOKE_NAMES and with a name template that does not
+ * hold the account, every member account can claim every free name of the shared zones (`vpn`,
+ * `www`, `login`) by tagging an instance first.
+ */
+export function hubWarnings(parameters: Record<string, string>): string[] {
+  const template = parameters.NameTemplate || '{name}';
+  if (parameters.SpokeNames || /\{account(-alias)?\}/.test(template)) return [];
+  return [
+    `Warning: with the name template ${template} and no --spoke-names, every member account can claim every free name in the hub's zones ` +
+      '(vpn, www, login…) by tagging an instance first: limit each account with --spoke-names 111111111111:*.dev,222222222222:web|api, ' +
+      'or put {account} or {account-alias} in --name-template',
+  ];
 }

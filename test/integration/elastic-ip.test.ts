@@ -4,9 +4,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { scheduledEvent, stateChangeEvent } from '../support/events.js';
 import { createZone, describe as describeInstance, getParameters, listRecords, loadHandler, runInstance, useMoto, type Handler } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 describe('Elastic IP mode on moto', () => {
   const aws = useMoto();
+  useIamAudit('function');
   let zone: string;
   let handler: Handler;
 

@@ -21,6 +21,8 @@ describe('ec2ip deploy for many accounts, on moto', () => {
     const run = await cli(['deploy', '--hub', '--skip-build', '--hosted-zone-id', zone, '--spoke-external-id', EXTERNAL_ID, '--spoke-list', `${ACCOUNT_A}:us-east-1,${ACCOUNT_B}:eu-west-1`, '--member-accounts', `${ACCOUNT_A},${ACCOUNT_B}`, '--json'], env);
     expect(run.code, show(run)).toBe(0);
     expect(run.stderr).toMatch(/Validating \S*infra\/hub\.yaml/);
+    // No --spoke-names and the name template {name}: every member account can claim every free name.
+    expect(run.stderr).toContain('Warning: with the name template {name} and no --spoke-names, every member account can claim every free name');
     expect(JSON.parse(run.stdout)).toMatchObject({ stack: 'ec2ip', status: 'CREATE_COMPLETE' });
     const cfn = (await spokeClients({ account: '123456789012', region: 'us-east-1' })).cfn;
     const [stack] = (await cfn.send(new DescribeStacksCommand({ StackName: 'ec2ip' }))).Stacks ?? [];

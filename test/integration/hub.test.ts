@@ -12,6 +12,7 @@ import { createZone, listRecords, loadHandler, motoEndpoint, putRecord, useMoto,
 import { captureStdout } from '../support/output.js';
 import { cli } from '../support/cli.js';
 import { startProxy, countCalls, type AwsProxy } from '../support/aws-proxy.js';
+import { useIamAudit } from '../support/iam-audit.js';
 import {
   ACCOUNT_A,
   ACCOUNT_B,
@@ -43,6 +44,7 @@ const records = async (zone: string) => (await listRecords(zone)).map((r) => `${
 
 describe('hub and spokes on moto', () => {
   useMoto();
+  useIamAudit('hub');
 
   describe('a hub over two accounts and two regions', () => {
     let zone: string;

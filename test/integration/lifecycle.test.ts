@@ -14,11 +14,13 @@ import {
   useTwoZones,
 } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const OWNERSHIP = (id: string) => ownershipValue(id);
 
 describe('an instance from start to terminate', () => {
   useMoto();
+  useIamAudit('function');
   const world = useTwoZones();
 
   const send = (id: string, state: string) => captureStdout(() => world.handler(stateChangeEvent(id, state)));

@@ -17,11 +17,13 @@ import {
   useTwoZones,
 } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const ownership = ownershipValue;
 
 describe('ownership on moto', () => {
   const aws = useMoto();
+  useIamAudit('function');
   const world = useTwoZones();
   const zoneEnv = () => ({ HOSTED_ZONE_ID: world.publicZone, PRIVATE_HOSTED_ZONE_ID: world.privateZone });
 

@@ -20,11 +20,13 @@ import {
   useTwoZones,
 } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const ownership = ownershipValue;
 
 describe('reconcile on moto', () => {
   const aws = useMoto();
+  useIamAudit('function');
   const world = useTwoZones();
 
   const invoke = (event: unknown) => captureStdout(() => world.handler(event));

@@ -83,6 +83,24 @@ export interface ProxyOptions {
   respond?: (request: Pick<ProxyRequest, 'service' | 'action'> & { body: string }) => Answer | undefined;
   /** Requests to answer with 403 AccessDenied, e.g. an AssumeRole of one role ARN (the form body is given). */
   deny?: (request: Pick<ProxyRequest, 'service' | 'action'> & { body: string }) => boolean;
+  /**
+   * Sees every request as it arrives, before anything else happens to it, and may look things
+   * up first (awaited): the IAM audit (test/support/iam-audit.ts) records each call this way.
+   */
+  inspect?: (request: RawRequest) => Promise<void> | void;
+  /** Sees the whole answer of every forwarded request (e.g. the credentials an AssumeRole gave). */
+  observe?: (request: RawRequest, status: number, body: Buffer) => void;
+}
+
+/** A request as it came in: what an inspector needs to know who made it and on what. */
+export interface RawRequest {
+  service: Service;
+  region?: string;
+  action: string;
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
 }
 
 export interface ProxyRequest {
@@ -157,6 +175,8 @@ export async function startProxy(options: ProxyOptions): Promise<AwsProxy> {
       start: now(),
     };
     requests.push(entry);
+    const raw: RawRequest = { service, ...(region ? { region } : {}), action: entry.action, method: entry.method, path: entry.path, headers: req.headers, body: body.toString('utf8') };
+    if (options.inspect) await options.inspect(raw);
     const finish = (outcome: Outcome, status?: number) => {
       entry.outcome = outcome;
       if (status !== undefined) entry.status = status;
@@ -207,17 +227,26 @@ export async function startProxy(options: ProxyOptions): Promise<AwsProxy> {
       finish('answered', own.status);
       return;
     }
-    await forward(req, body, res, finish);
+    await forward(req, body, res, finish, options.observe ? (status, answer) => options.observe?.(raw, status, answer) : undefined);
   }
 
-  function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, finish: (o: Outcome, s?: number) => void): Promise<void> {
+  function forward(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+    finish: (o: Outcome, s?: number) => void,
+    observe?: (status: number, answer: Buffer) => void,
+  ): Promise<void> {
     return new Promise((resolve) => {
       const upstream = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const chunks: Buffer[] = [];
+          if (observe) answer.on('data', (c: Buffer) => chunks.push(c));
           answer.pipe(res);
           answer.once('end', () => {
+            observe?.(answer.statusCode ?? 502, Buffer.concat(chunks));
             finish('forwarded', answer.statusCode);
             resolve();
           });

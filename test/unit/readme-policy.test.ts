@@ -29,22 +29,20 @@ interface Policy {
 }
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** The CLI user's read-only policy, which README "Use from scripts" links and quotes. */
+const USER_POLICY = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as Policy;
 
-/** The JSON policy after "Reading needs" in README's "Use from scripts". */
+/** The policy's SSM statements: all that `get` and `list` need. */
 function readmePolicy(): Policy {
-  const from = README.indexOf('Reading needs `ssm:GetParameter`');
-  expect(from, 'README still has the reading policy').toBeGreaterThan(0);
-  const block = /```json\n([\s\S]*?)\n```/.exec(README.slice(from));
-  if (!block?.[1]) throw new Error('no ```json block after "Reading needs" in README');
-  return JSON.parse(block[1]) as Policy;
+  expect(README, 'README links the user policy').toContain('](infra/user-policy.json)');
+  const ssm = USER_POLICY.Statement.filter((st) => list(st.Action).every((a) => a.startsWith('ssm:')));
+  expect(ssm.length).toBeGreaterThan(0);
+  return { ...USER_POLICY, Statement: ssm };
 }
 
-/** The actions README says to add for hostnames and STATE. */
+/** The policy's other actions: what adds hostnames and STATE. */
 function readmeExtras(): string[] {
-  const from = README.indexOf('With only this, `list`');
-  expect(from, 'README still says what to add').toBeGreaterThan(0);
-  const sentence = README.slice(from, README.indexOf('for those.', from));
-  return [...sentence.matchAll(/`([a-z0-9-]+:[A-Za-z]+)`/g)].map((m) => m[1]!);
+  return USER_POLICY.Statement.flatMap((st) => list(st.Action)).filter((a) => !a.startsWith('ssm:'));
 }
 
 const glob = (pattern: string, caseless: boolean) =>

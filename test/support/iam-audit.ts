@@ -1,0 +1,462 @@
+/**
+ * Least privilege, evaluated: every AWS call the code under test makes is recorded by a proxy
+ * in front of moto (test/support/aws-proxy.ts), mapped to the IAM request AWS would authorise
+ * (action, resource ARNs, the condition keys AWS sets) and evaluated by an IAM policy simulator
+ * (@cloud-copilot/iam-simulate, a development-only dependency) against the policies that the
+ * templates in infra/ give the role making it. Moto enforces no IAM at all; this is what shows
+ * that the templates allow what the function really does.
+ *
+ *   describe('…', () => {
+ *     useMoto();
+ *     useIamAudit('function');   // after useMoto: the code under test now talks to moto through the audit
+ *     …                          // each test fails if one of its calls would be denied
+ *   });
+ *
+ * Who makes a call is read from its credentials: the plain `test` keys are the stack's own
+ * role (the single-account function, or the hub's function) or, for `cli`, a user with the
+ * policy of infra/user-policy.json (the README's), keys that an audited AssumeRole
+ * handed out are the role assumed (a spoke role of infra/spoke.yaml in that account). The
+ * stack's parameters come from the function's environment at the time of the call, through the
+ * template's own mapping of parameters to environment variables.
+ *
+ * A call without a mapping below fails the test with a message naming it: add its mapping to
+ * CALLS when the code starts making a new call.
+ */
+import { readFileSync } from 'node:fs';
+import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startProxy, type AwsProxy, type RawRequest } from './aws-proxy.js';
+import { paramsFromFunctionEnv, resolveStack, roleArn, rolePolicies, templateDocument, trustPolicy, isObj, type NamedPolicy, type ResolvedStack, type TemplateName } from './cfn-stack.js';
+import { motoEndpoint } from './moto.js';
+
+/** The hub's account and the single-account tests' account: moto's default. */
+export const AUDIT_ACCOUNT = '123456789012';
+/** What the hub tests deploy (test/support/hub.ts): the spoke stacks' parameters. */
+const SPOKE_ROLE_NAME = 'ec2ip-spoke';
+const SPOKE_EXTERNAL_ID = 'ec2ip-test-external-id';
+const HUB_STACK = 'ec2ip';
+
+/** Values for the parameters without a default that no environment variable gives. */
+const REQUIRED: Record<TemplateName, Record<string, string>> = {
+  template: { HostedZoneId: '', CodeS3Bucket: 'ec2ip-code', CodeS3Key: 'ec2ip/index.zip' },
+  hub: { HostedZoneId: '', CodeS3Bucket: 'ec2ip-code', CodeS3Key: 'ec2ip/index.zip', SpokeExternalId: SPOKE_EXTERNAL_ID },
+  spoke: {},
+};
+
+/** One call as the audit saw it. */
+export interface RecordedCall {
+  seq: number;
+  service: string;
+  action: string;
+  region: string;
+  method: string;
+  path: string;
+  body: string;
+  accessKeyId: string;
+  /** The environment variables of the function's template at the time of the call. */
+  env: Record<string, string | undefined>;
+  /** Tags of the resources the call names, looked up as it arrived (AssociateAddress, Start/StopInstances, GetConsoleOutput). */
+  tags: Record<string, Record<string, string>>;
+}
+
+/** What IAM authorises for one resource of a call. */
+export interface IamRequest {
+  action: string;
+  resource: string;
+  context: Record<string, string | string[]>;
+}
+
+/** Where the call's principal acts. */
+interface Where {
+  account: string;
+  region: string;
+}
+
+type Mapper = (call: RecordedCall, where: Where) => IamRequest[];
+
+const form = (call: RecordedCall) => new URLSearchParams(call.body);
+const json = (call: RecordedCall): Record<string, unknown> => {
+  const v: unknown = call.body ? JSON.parse(call.body) : {};
+  return isObj(v) ? v : {};
+};
+const listed = (params: URLSearchParams, name: string): string[] =>
+  [...params.entries()].filter(([k]) => k === name || new RegExp(`^${name}\\.\\d+$`).test(k)).map(([, v]) => v);
+
+const star = (action: string): Mapper => () => [{ action, resource: '*', context: {} }];
+const ssmArn = (where: Where, name: string) => `arn:aws:ssm:${where.region}:${where.account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+const ssmNames = (action: string, field: 'Name' | 'Names' | 'Path'): Mapper => (call, where) => {
+  const v = json(call)[field];
+  const names = (Array.isArray(v) ? v : [v]).map(String);
+  return names.map((n) => ({ action, resource: ssmArn(where, n), context: {} }));
+};
+const zoneOf = (call: RecordedCall) => {
+  const id = /\/hostedzone\/([^/]+)/.exec(call.path)?.[1];
+  if (!id) throw new Error(`call ${call.seq} ${call.action}: no hosted zone in ${call.path}`);
+  return `arn:aws:route53:::hostedzone/${decodeURIComponent(id)}`;
+};
+const ec2Arn = (where: Where, type: string, id: string) => `arn:aws:ec2:${where.region}:${where.account}:${type}/${id}`;
+const tagContext = (call: RecordedCall, arn: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(call.tags[arn] ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+const instances = (action: string): Mapper => (call, where) =>
+  listed(form(call), 'InstanceId').map((id) => {
+    const resource = ec2Arn(where, 'instance', id);
+    return { action, resource, context: tagContext(call, resource) };
+  });
+
+const sqsQueue = (action: string): Mapper => (call, where) => {
+  const url = String(json(call).QueueUrl ?? form(call).get('QueueUrl') ?? '');
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  if (!name) throw new Error(`call ${call.seq} ${action}: no QueueUrl in its body`);
+  return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
+};
+
+/** Route 53's normalized form of a record name for the condition key: lower case, no trailing dot, other characters as \ooo. */
+export function normalizedRecordName(name: string): string {
+  const plain = name.replace(/\.$/, '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))).toLowerCase();
+  return plain.replace(/[^a-z0-9_.-]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** The changes of a ChangeResourceRecordSets body: action, name, type of each. */
+export function changesOf(xml: string): { action: string; name: string; type: string }[] {
+  return [...xml.matchAll(/<Change>([\s\S]*?)<\/Change>/g)].map(([, c]) => ({
+    action: /<Action>([^<]*)<\/Action>/.exec(c ?? '')?.[1] ?? '',
+    name: /<Name>([^<]*)<\/Name>/.exec(c ?? '')?.[1] ?? '',
+    type: /<Type>([^<]*)<\/Type>/.exec(c ?? '')?.[1] ?? '',
+  }));
+}
+
+const unique = (xs: string[]) => [...new Set(xs)].sort();
+
+/** Each call the code makes → the IAM requests AWS authorises for it. */
+export const CALLS: Record<string, Mapper> = {
+  'ec2:DescribeInstances': star('ec2:DescribeInstances'),
+  'ec2:DescribeAddresses': star('ec2:DescribeAddresses'),
+  'ec2:DescribeImages': star('ec2:DescribeImages'),
+  'ec2:DescribeVpcs': star('ec2:DescribeVpcs'),
+  // AssociateAddress is authorised against the Elastic IP and against the instance or network
+  // interface, each with its own tags (aws:ResourceTag/…).
+  'ec2:AssociateAddress': (call, where) => {
+    const p = form(call);
+    const arns = [
+      ...listed(p, 'AllocationId').map((id) => ec2Arn(where, 'elastic-ip', id)),
+      ...listed(p, 'InstanceId').map((id) => ec2Arn(where, 'instance', id)),
+      ...listed(p, 'NetworkInterfaceId').map((id) => ec2Arn(where, 'network-interface', id)),
+    ];
+    return arns.map((resource) => ({ action: 'ec2:AssociateAddress', resource, context: tagContext(call, resource) }));
+  },
+  'ec2:StartInstances': instances('ec2:StartInstances'),
+  'ec2:StopInstances': instances('ec2:StopInstances'),
+  'ec2:GetConsoleOutput': instances('ec2:GetConsoleOutput'),
+  'ssm:PutParameter': ssmNames('ssm:PutParameter', 'Name'),
+  'ssm:GetParameter': ssmNames('ssm:GetParameter', 'Name'),
+  'ssm:DeleteParameter': ssmNames('ssm:DeleteParameter', 'Name'),
+  'ssm:GetParameters': ssmNames('ssm:GetParameters', 'Names'),
+  'ssm:DeleteParameters': ssmNames('ssm:DeleteParameters', 'Names'),
+  // Authorised against the path itself (AWS-NOTES.md).
+  'ssm:GetParametersByPath': ssmNames('ssm:GetParametersByPath', 'Path'),
+  'route53:ChangeResourceRecordSets': (call) => {
+    const changes = changesOf(call.body);
+    if (changes.length === 0) throw new Error(`call ${call.seq} ChangeResourceRecordSets: no change in its body`);
+    return [
+      {
+        action: 'route53:ChangeResourceRecordSets',
+        resource: zoneOf(call),
+        context: {
+          'route53:ChangeResourceRecordSetsRecordTypes': unique(changes.map((c) => c.type)),
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': unique(changes.map((c) => normalizedRecordName(c.name))),
+          'route53:ChangeResourceRecordSetsActions': unique(changes.map((c) => c.action)),
+        },
+      },
+    ];
+  },
+  'route53:ListResourceRecordSets': (call) => [{ action: 'route53:ListResourceRecordSets', resource: zoneOf(call), context: {} }],
+  'route53:GetHostedZone': (call) => [{ action: 'route53:GetHostedZone', resource: zoneOf(call), context: {} }],
+  'route53:ListHostedZones': star('route53:ListHostedZones'),
+  'route53:GetChange': (call) => [{ action: 'route53:GetChange', resource: `arn:aws:route53:::change/${/\/change\/([^/]+)/.exec(call.path)?.[1] ?? ''}`, context: {} }],
+  // The queue named by its URL (https://sqs.<region>.amazonaws.com/<account>/<name>, or moto's form).
+  'sqs:ChangeMessageVisibility': sqsQueue('sqs:ChangeMessageVisibility'),
+  'sqs:DeleteMessage': sqsQueue('sqs:DeleteMessage'),
+  'sqs:ReceiveMessage': sqsQueue('sqs:ReceiveMessage'),
+  'sqs:GetQueueAttributes': sqsQueue('sqs:GetQueueAttributes'),
+  'sqs:SendMessage': sqsQueue('sqs:SendMessage'),
+  'iam:ListAccountAliases': star('iam:ListAccountAliases'),
+  'cloudformation:ListStackInstances': (call, where) => [
+    {
+      action: 'cloudformation:ListStackInstances',
+      resource: `arn:aws:cloudformation:${where.region}:${where.account}:stackset/${form(call).get('StackSetName') ?? ''}:00000000-0000-0000-0000-000000000000`,
+      context: {},
+    },
+  ],
+  'cloudformation:DescribeStacks': (call, where) => [
+    {
+      action: 'cloudformation:DescribeStacks',
+      resource: `arn:aws:cloudformation:${where.region}:${where.account}:stack/${form(call).get('StackName') ?? ''}/00000000-0000-0000-0000-000000000000`,
+      context: {},
+    },
+  ],
+  // Needs no permission: AWS answers it for any valid credentials.
+  'sts:GetCallerIdentity': () => [],
+  // The trust policy of the role assumed is evaluated too (see evaluateCall).
+  'sts:AssumeRole': (call) => {
+    const p = form(call);
+    const externalId = p.get('ExternalId');
+    const context: Record<string, string> = externalId ? { 'sts:ExternalId': externalId } : {};
+    return [{ action: 'sts:AssumeRole', resource: p.get('RoleArn') ?? '', context }];
+  },
+};
+
+/** The IAM requests of a call; a call without a mapping throws, saying where to add it. */
+export function iamRequests(call: RecordedCall, where: Where): IamRequest[] {
+  const mapper = CALLS[`${call.service}:${call.action}`];
+  if (!mapper) {
+    throw new Error(
+      `the IAM audit has no mapping for ${call.service}:${call.action} (call ${call.seq}, ${call.method} ${call.path}): ` +
+        'add one to CALLS in test/support/iam-audit.ts (its IAM action, resource ARNs and condition keys)',
+    );
+  }
+  return mapper(call, where);
+}
+
+// ---------------------------------------------------------------- principals
+
+/** Who makes a call: the role's ARN as a session, where it acts, and its policies. */
+export interface Principal {
+  description: string;
+  arn: string;
+  account: string;
+  policies: NamedPolicy[];
+}
+
+export type AuditKind = 'function' | 'hub' | 'cli';
+
+/** The person running the CLI: a user with the policy the README documents, infra/user-policy.json. */
+export function userPrincipal(): Principal {
+  const policy = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as NamedPolicy['policy'];
+  return { description: 'a user with infra/user-policy.json', arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies: [{ name: 'infra/user-policy.json', policy }] };
+}
+
+/** The stack the single-account function or the hub runs in, for the function's environment `env`. */
+export function ownStack(kind: 'function' | 'hub', env: Record<string, string | undefined>, region: string): ResolvedStack {
+  const template: TemplateName = kind === 'function' ? 'template' : 'hub';
+  // The hub tests' spokes trust the role of a hub stack named `ec2ip` (HUB_ROLE_ARN); OWNER_ID is only the owner in the TXT.
+  const stackName = kind === 'hub' ? HUB_STACK : env.OWNER_ID || 'ec2ip';
+  return resolveStack(template, { account: AUDIT_ACCOUNT, region, stackName, params: { ...REQUIRED[template], ...paramsFromFunctionEnv(template, env) } });
+}
+
+/** A spoke stack of infra/spoke.yaml as the hub tests deploy it in `account` and `region`. */
+export function spokeStack(account: string, region: string, params: Record<string, string> = {}): ResolvedStack {
+  return resolveStack('spoke', {
+    account,
+    region,
+    stackName: 'ec2ip-spoke',
+    params: {
+      HubEventBusArn: `arn:aws:events:us-east-1:${AUDIT_ACCOUNT}:event-bus/ec2ip-spokes`,
+      HubFunctionRoleArn: `arn:aws:iam::${AUDIT_ACCOUNT}:role/${HUB_STACK}-hub-us-east-1`,
+      ExternalId: SPOKE_EXTERNAL_ID,
+      ...params,
+    },
+  });
+}
+
+/** The spoke stack behind a spoke role ARN (`arn:aws:iam::<account>:role/ec2ip-spoke-<region>`). */
+export function spokeOfRole(arn: string): ResolvedStack | undefined {
+  const m = new RegExp(`^arn:aws:iam::(\\d{12}):role/${SPOKE_ROLE_NAME}-([a-z0-9-]+)$`).exec(arn);
+  return m ? spokeStack(m[1] as string, m[2] as string) : undefined;
+}
+
+function sessionArn(role: string, session: string): string {
+  const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(role);
+  if (!m) throw new Error(`not a role ARN: ${role}`);
+  return `arn:aws:sts::${m[1]}:assumed-role/${m[2]}/${session}`;
+}
+
+/** The function role of a stack as a principal. */
+export function functionPrincipal(stack: ResolvedStack): Principal {
+  const role = roleArn(stack, 'SyncFunctionRole');
+  return { description: `${role} (infra/${stack.template}.yaml SyncFunctionRole)`, arn: sessionArn(role, stack.stackName), account: stack.account, policies: rolePolicies(stack, 'SyncFunctionRole') };
+}
+
+/** The spoke role of a spoke stack as a principal. */
+export function spokePrincipal(stack: ResolvedStack, session = 'ec2ip-hub'): Principal {
+  const role = roleArn(stack, 'SpokeRole');
+  return { description: `${role} (infra/spoke.yaml SpokeRole)`, arn: sessionArn(role, session), account: stack.account, policies: rolePolicies(stack, 'SpokeRole') };
+}
+
+// ---------------------------------------------------------------- evaluation
+
+export interface Decision {
+  request: IamRequest;
+  result: string;
+  /** Set when the simulator refused the input (an unknown action, resource type or condition key). */
+  error?: string;
+}
+
+function accountOfArn(arn: string, fallback: string): string {
+  return /^arn:aws[a-z-]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] ?? fallback;
+}
+
+/** Evaluates one IAM request of `principal` (with a resource policy, e.g. a trust policy, if given). */
+export async function simulate(principal: Principal, request: IamRequest, resourcePolicy?: unknown): Promise<Decision> {
+  const simulation: Simulation = {
+    request: {
+      principal: principal.arn,
+      action: request.action,
+      resource: { resource: request.resource, accountId: accountOfArn(request.resource, principal.account) },
+      contextVariables: { 'aws:PrincipalArn': principal.arn.replace(/^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:aws:iam::$1:role/$2'), 'aws:PrincipalAccount': principal.account, ...request.context },
+    },
+    identityPolicies: principal.policies.map((p) => ({ name: p.name, policy: p.policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(resourcePolicy ? { resourcePolicy } : {}),
+  };
+  const out = await runSimulation(simulation, {});
+  if (out.resultType === 'error') return { request, result: 'error', error: JSON.stringify(out.errors) };
+  return { request, result: out.overallResult };
+}
+
+/** Evaluates a recorded call; returns a failure message per request that is not Allowed. */
+export async function evaluateCall(call: RecordedCall, principal: Principal): Promise<string[]> {
+  const failures: string[] = [];
+  const requests = iamRequests(call, { account: principal.account, region: call.region });
+  for (const request of requests) {
+    let resourcePolicy: unknown;
+    if (request.action === 'sts:AssumeRole') {
+      const target = spokeOfRole(request.resource);
+      if (!target) {
+        failures.push(`call ${call.seq} sts:AssumeRole of ${request.resource}: a role no template of infra/ defines`);
+        continue;
+      }
+      resourcePolicy = trustPolicy(target, 'SpokeRole');
+    }
+    const d = await simulate(principal, request, resourcePolicy);
+    if (d.result === 'Allowed') continue;
+    const context = Object.keys(request.context).length ? ` when ${JSON.stringify(request.context)}` : '';
+    failures.push(
+      `call ${call.seq} ${call.service}:${call.action} (${call.method} ${call.path}) by ${principal.description} is ${d.error ? `not evaluable: ${d.error}` : d.result}: ` +
+        `no statement of [${principal.policies.map((p) => p.name).join(', ')}]${resourcePolicy ? ' and the trust policy' : ''} allows ${request.action} on ${request.resource}${context}`,
+    );
+  }
+  return failures;
+}
+
+// ---------------------------------------------------------------- the recorder
+
+/** Environment variables that configure the templates' functions. */
+const FUNCTION_ENV = (['template', 'hub'] as const).flatMap((t) => {
+  const doc = templateDocument(t);
+  const fn = Object.values(doc.Resources as Record<string, unknown>).find((r) => isObj(r) && r.Type === 'AWS::Lambda::Function');
+  const vars = isObj(fn) && isObj(fn.Properties) && isObj(fn.Properties.Environment) && isObj(fn.Properties.Environment.Variables) ? fn.Properties.Environment.Variables : {};
+  return Object.keys(vars);
+});
+
+const accessKeyOf = (authorization: string | string[] | undefined) => /Credential=([^/,\s]+)\//.exec(String(authorization ?? ''))?.[1] ?? '';
+
+export interface IamAudit {
+  /** Calls evaluated so far in this file (all allowed, or the test that made them failed). */
+  readonly evaluated: number;
+  /** The calls recorded in the current test, not yet evaluated. */
+  readonly pending: readonly RecordedCall[];
+  /** Forgets the calls recorded so far in this test: a setup made by someone else (the Lambda publishing before a CLI test). */
+  reset(): void;
+}
+
+/**
+ * Call in a describe after `useMoto()`: routes the code under test (the SDK's standard
+ * environment) through a recording proxy and, after each test, evaluates every call it made
+ * against the policies of the role that made it. A call that would be denied fails the test.
+ */
+export function useIamAudit(kind: AuditKind): IamAudit {
+  let proxy: AwsProxy | undefined;
+  let saved: string | undefined;
+  const calls: RecordedCall[] = [];
+  /** Access keys handed out by an AssumeRole the audit saw → the role assumed. */
+  const assumed = new Map<string, { role: string; session: string }>();
+  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0) };
+
+  async function inspect(raw: RawRequest): Promise<void> {
+    const accessKeyId = accessKeyOf(raw.headers.authorization);
+    const env = Object.fromEntries(FUNCTION_ENV.map((k) => [k, process.env[k]]));
+    const call: RecordedCall = {
+      seq: calls.length + 1,
+      service: raw.service,
+      action: raw.action,
+      region: raw.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      method: raw.method,
+      path: raw.path,
+      body: raw.body,
+      accessKeyId,
+      env,
+      tags: {},
+    };
+    calls.push(call);
+    if (raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances', 'GetConsoleOutput'].includes(raw.action)) await lookUpTags(call, raw);
+  }
+
+  /** The tags of the address and instances a call names, read from moto with the caller's own credentials. */
+  async function lookUpTags(call: RecordedCall, raw: RawRequest): Promise<void> {
+    const token = raw.headers['x-amz-security-token'];
+    const ec2 = new EC2Client({
+      endpoint: motoEndpoint(),
+      region: call.region,
+      credentials: { accessKeyId: call.accessKeyId, secretAccessKey: 'audit', ...(typeof token === 'string' ? { sessionToken: token } : {}) },
+    });
+    const p = new URLSearchParams(call.body);
+    const account = accessKeyAccount(call.accessKeyId);
+    const allocations = listed(p, 'AllocationId');
+    if (allocations.length) {
+      const { Addresses = [] } = await ec2.send(new DescribeAddressesCommand({ AllocationIds: allocations })).catch(() => ({ Addresses: [] }));
+      for (const a of Addresses) call.tags[`arn:aws:ec2:${call.region}:${account}:elastic-ip/${a.AllocationId}`] = Object.fromEntries((a.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    }
+    const ids = listed(p, 'InstanceId');
+    if (ids.length) {
+      const { Reservations = [] } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids })).catch(() => ({ Reservations: [] }));
+      for (const i of Reservations.flatMap((r) => r.Instances ?? [])) call.tags[`arn:aws:ec2:${call.region}:${account}:instance/${i.InstanceId}`] = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+    }
+    ec2.destroy();
+  }
+
+  function accessKeyAccount(key: string): string {
+    const role = assumed.get(key)?.role;
+    return role ? (/^arn:aws:iam::(\d{12}):/.exec(role)?.[1] ?? AUDIT_ACCOUNT) : AUDIT_ACCOUNT;
+  }
+
+  function observe(raw: RawRequest, status: number, body: Buffer): void {
+    if (raw.service !== 'sts' || raw.action !== 'AssumeRole' || status !== 200) return;
+    const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(body.toString('utf8'))?.[1];
+    const p = new URLSearchParams(raw.body);
+    if (key) assumed.set(key, { role: p.get('RoleArn') ?? '', session: p.get('RoleSessionName') ?? 'session' });
+  }
+
+  function principalOf(call: RecordedCall): Principal {
+    const session = assumed.get(call.accessKeyId);
+    if (session) {
+      const spoke = spokeOfRole(session.role);
+      if (!spoke) throw new Error(`call ${call.seq} ${call.service}:${call.action} is made as ${session.role}, a role no template of infra/ defines`);
+      return spokePrincipal(spoke, session.session);
+    }
+    if (call.accessKeyId !== 'test') throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
+    return kind === 'cli' ? userPrincipal() : functionPrincipal(ownStack(kind, call.env, call.region));
+  }
+
+  beforeAll(async () => {
+    proxy = await startProxy({ target: motoEndpoint(), inspect, observe });
+    saved = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+  });
+  afterEach(async () => {
+    const batch = calls.splice(0);
+    const failures: string[] = [];
+    for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call))));
+    state.evaluated += batch.length;
+    if (failures.length) throw new Error(`IAM would deny ${failures.length} call(s) this test made:\n${failures.join('\n')}`);
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
+    else process.env.AWS_ENDPOINT_URL = saved;
+    await proxy?.stop();
+    // The audit must have seen the code's calls: zero would mean it was bypassed.
+    if (state.evaluated === 0) throw new Error(`the IAM audit (${kind}) evaluated no call in this file: is AWS_ENDPOINT_URL set after useIamAudit?`);
+  });
+  return state;
+}
