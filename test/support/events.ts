@@ -127,10 +127,10 @@ export function tagChangeEvent(
 
 let sqsCounter = 0;
 
-/** One SQS record as the Lambda SQS event source delivers it. */
+/** One SQS record as the Lambda SQS event source delivers it, from the queue CloudFormation names `<stack>-EventQueue` (the one the function role may consume, which the IAM audit checks). */
 export function sqsRecord(
   body: unknown,
-  { region = REGION, account = ACCOUNT, queue = 'ec2ip-events', receiveCount = 1 } = {},
+  { region = REGION, account = ACCOUNT, queue = 'ec2ip-EventQueue', receiveCount = 1 } = {},
 ): SQSRecord {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const sent = Date.now() - 1_000 + sqsCounter++;

@@ -176,6 +176,8 @@ export const CALLS: Record<string, Mapper> = {
   'route53:GetChange': (call) => [{ action: 'route53:GetChange', resource: `arn:aws:route53:::change/${/\/change\/([^/]+)/.exec(call.path)?.[1] ?? ''}`, context: {} }],
   // The queue named by its URL (https://sqs.<region>.amazonaws.com/<account>/<name>, or moto's form).
   'sqs:ChangeMessageVisibility': sqsQueue('sqs:ChangeMessageVisibility'),
+  // A batch call is authorised as its single-message action (SQS API reference, "Batch actions").
+  'sqs:ChangeMessageVisibilityBatch': sqsQueue('sqs:ChangeMessageVisibility'),
   'sqs:DeleteMessage': sqsQueue('sqs:DeleteMessage'),
   'sqs:ReceiveMessage': sqsQueue('sqs:ReceiveMessage'),
   'sqs:GetQueueAttributes': sqsQueue('sqs:GetQueueAttributes'),
