@@ -2,6 +2,7 @@
  * A real OpenSSH server for connection tests: one `sshd` per "instance", on a 127.0.0.x
  * loopback address and an unprivileged port, with its own host key and authorized_keys in a
  * temporary folder. Nothing of the user's ~/.ssh or PuTTY settings is read or written.
+ * Each sshd ends with the process that started it, however that one ended (see `dieWithParent`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -43,9 +44,29 @@ function canListen(address: string, port: number): Promise<boolean> {
   });
 }
 
+/**
+ * `command args` run so that it gets SIGTERM when this process is gone, even by SIGKILL: on
+ * Linux a tiny python3 step sets PR_SET_PDEATHSIG and then becomes the command (execv keeps
+ * the pid, so the returned child is the command itself). sshd cannot watch a pipe itself, and a
+ * killed test worker runs no teardown. Elsewhere the command runs as it is.
+ */
+export function dieWithParent(command: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux') return [command, args];
+  // PR_SET_PDEATHSIG is 1; the parent check covers a parent that died before prctl ran.
+  const step = [
+    'import ctypes, os, signal, sys',
+    'ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)',
+    'os.getppid() == int(sys.argv[1]) or sys.exit(1)',
+    'os.execv(sys.argv[2], sys.argv[2:])',
+  ].join('\n');
+  return ['python3', ['-c', step, String(process.pid), command, ...args]];
+}
+
 export interface Sshd {
   address: string;
   port: number;
+  /** The sshd's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -70,7 +91,8 @@ export async function startSshd(options: { dir: string; address: string; port: n
   ];
   // Output to a file, not a pipe: sshd must never block on a reader that went away.
   const out = openSync(log, 'a');
-  const child: ChildProcess = spawn(sshd, args, { stdio: ['ignore', out, out], detached: false });
+  const [command, commandArgs] = dieWithParent(sshd, args);
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', out, out], detached: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 15_000;
   while (!(await accepts(options.address, options.port))) {
@@ -83,6 +105,7 @@ export async function startSshd(options: { dir: string; address: string; port: n
   return {
     address: options.address,
     port: options.port,
+    pid: child.pid ?? -1,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
