@@ -1,15 +1,13 @@
 /** Running the CLI in-process against moto, with its output captured. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../scripts/cli/main.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { stateChangeEvent } from './events.js';
 import { loadHandler } from './moto.js';
 import { captureStdout } from './output.js';
+import { tempFolder } from './temp.js';
 
 export interface Ran {
   code: number;
@@ -43,8 +41,9 @@ export async function cli(args: string[], env: Record<string, string | undefined
   return { code, stdout: io.out(), stderr: io.err() };
 }
 
+/** A new folder `<tmp>/ec2ip-cli-XXXXXX`, removed when the test file ends (test/support/temp.ts). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ec2ip-cli-'));
+  return tempFolder('cli');
 }
 
 export const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));

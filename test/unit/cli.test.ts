@@ -1,5 +1,4 @@
 /** The CLI without a network: help, usage errors, formatting, the owned file, and error mapping. */
-import { mkdtempSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { readStates } from '../../scripts/cli/published.js';
 import { formatTable } from '../../scripts/cli/table.js';
 import { writeFileIfChanged } from '../../scripts/cli/write-file.js';
 import { renderHosts } from '../../scripts/commands/ssh-config.js';
+import { tempFolder } from '../support/temp.js';
 
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
@@ -93,7 +93,7 @@ describe('usage errors exit 2 before any AWS call', () => {
 });
 
 describe('ec2ip putty key files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ec2ip-putty-'));
+  const dir = tempFolder('putty');
 
   it.each([
     ['--key', 'work.pem', '-----BEGIN OPENSSH PRIVATE KEY-----\n', 'is an OpenSSH/PEM key; PuTTY needs a .ppk: use --convert-key'],
@@ -200,7 +200,7 @@ describe('formatPlan', () => {
 
 describe('writeFileIfChanged', () => {
   it('writes 0600, leaves an equal file alone, and refuses a file it may not replace', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const dir = tempFolder('unit');
     const file = join(dir, 'nested', 'hosts.conf');
     expect(await writeFileIfChanged(file, '# mine\nA\n', { mode: 0o600 })).toBe('written');
     const first = await stat(file);
