@@ -122,12 +122,13 @@ describe('a run leaves the temporary folder as it found it', () => {
   /** The `ec2ip-*` entries of `dir`. */
   const ours = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('ec2ip-')).sort();
 
-  it('test files that pass (unit, CLI against moto, sshd and ssh) leave no ec2ip-* folder', async () => {
+  // The sshd's folder of a killed worker is checked above; here a unit file and a CLI file.
+  it('test files that pass (unit, and the CLI against moto) leave no ec2ip-* folder', async () => {
     const tmp = tempDir();
-    const files = ['test/unit/cli.test.ts', 'test/integration/cli-sync.test.ts', 'test/integration/connect.test.ts'];
+    const files = ['test/unit/cli.test.ts', 'test/integration/cli-sync.test.ts'];
     const ran = await runCommand(process.execPath, [VITEST, 'run', '--project', 'unit', '--project', 'integration', '--reporter', 'dot', ...files], childEnv({ TMPDIR: tmp }), 300_000);
     expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
-    expect(ran.stdout.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Test Files +3 passed \(3\)/);
+    expect(ran.stdout.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Test Files +2 passed \(2\)/);
     expect(ours(tmp)).toEqual([]);
   }, 320_000);
 

@@ -54,5 +54,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('motoEndpoints', ready.map((e) => e.endpoint));
   project.provide('motoEndpoint', ready[0]!.endpoint);
   project.provide('motoPids', ready.map((e) => e.pid));
-  return stopAll;
+  const watch = endWithParent();
+  return async () => {
+    clearInterval(watch);
+    await stopAll();
+  };
+}
+
+/**
+ * Ends this vitest run (SIGTERM to itself) once the process that started it is gone, e.g.
+ * scripts/run-tests.mjs killed with SIGKILL: nobody would read the run's result, and its
+ * emulators and workers end with it.
+ */
+function endWithParent(): NodeJS.Timeout {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, 500);
+  timer.unref();
+  return timer;
 }
