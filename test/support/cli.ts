@@ -6,6 +6,7 @@ import { main } from '../../scripts/cli/main.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { stateChangeEvent } from './events.js';
 import { loadHandler } from './moto.js';
+import { dieWithParent } from './die-with-parent.js';
 import { captureStdout } from './output.js';
 import { tempFolder } from './temp.js';
 
@@ -57,7 +58,9 @@ export function runBuilt(args: string[], env: Record<string, string | undefined>
 /** Runs a program with no stdin and a time limit; resolves with its exit code (128 if killed) and output. */
 export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    // The time limit is this process's to enforce: if it is killed, the program ends with it.
+    const [file, fileArgs] = dieWithParent(command, args);
+    const child = spawn(file, fileArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

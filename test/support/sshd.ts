@@ -2,13 +2,14 @@
  * A real OpenSSH server for connection tests: one `sshd` per "instance", on a 127.0.0.x
  * loopback address and an unprivileged port, with its own host key and authorized_keys in a
  * temporary folder. Nothing of the user's ~/.ssh or PuTTY settings is read or written.
- * Each sshd ends with the process that started it, however that one ended (see `dieWithParent`).
+ * Each sshd ends with the process that started it, however that one ended (test/support/die-with-parent.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { dieWithParent } from './die-with-parent.js';
 import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
@@ -42,24 +43,6 @@ function canListen(address: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, address, () => server.close(() => resolve(true)));
   });
-}
-
-/**
- * `command args` run so that it gets SIGTERM when this process is gone, even by SIGKILL: on
- * Linux a tiny python3 step sets PR_SET_PDEATHSIG and then becomes the command (execv keeps
- * the pid, so the returned child is the command itself). sshd cannot watch a pipe itself, and a
- * killed test worker runs no teardown. Elsewhere the command runs as it is.
- */
-export function dieWithParent(command: string, args: string[]): [string, string[]] {
-  if (process.platform !== 'linux') return [command, args];
-  // PR_SET_PDEATHSIG is 1; the parent check covers a parent that died before prctl ran.
-  const step = [
-    'import ctypes, os, signal, sys',
-    'ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)',
-    'os.getppid() == int(sys.argv[1]) or sys.exit(1)',
-    'os.execv(sys.argv[2], sys.argv[2:])',
-  ].join('\n');
-  return ['python3', ['-c', step, String(process.pid), command, ...args]];
 }
 
 export interface Sshd {
