@@ -7,10 +7,9 @@
  * an empty Node start. Runs are interleaved and medians taken, so drift hits both sides.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { scratchDir } from '../scripts/package/scratch.mjs';
 
 export interface ColdStartOptions {
   node: string;
@@ -44,7 +43,9 @@ export function median(values: readonly number[]): number {
 
 /** Environment of a Lambda container as far as the SDK cares: env credentials, no ~/.aws. */
 export function lambdaEnv(extra: Record<string, string>): Record<string, string> {
-  const home = mkdtempSync(join(tmpdir(), 'ec2ip-bench-home-'));
+  // Gone when the bench ends; if it is killed, the next run's scratchDir removes it.
+  const home = scratchDir('bench-home');
+  process.once('exit', () => rmSync(home, { recursive: true, force: true }));
   return {
     PATH: process.env.PATH ?? '',
     HOME: home,

@@ -5,9 +5,17 @@ sorting after the name, so re-creating a record set that was deleted fails whene
 name sorts after it; and a CREATE of an existing record set with other values silently
 adds a second one. AWS rejects a CREATE exactly when a record set of that name and type
 exists (after the batch's earlier changes). ec2ip claims names by CREATE, so its tests
-need the AWS behaviour. Usage: python3 scripts/moto-server.py -H 127.0.0.1 -p PORT
+need the AWS behaviour. Usage: python3 scripts/moto-server.py [--exit-with-stdin] -H 127.0.0.1 -p PORT
+
+--exit-with-stdin: stop (the server and its whole process group) as soon as stdin reaches its
+end, i.e. when the process that holds the other end of the pipe is gone, however it ended
+(SIGKILL included). A signal to the starter's group cannot reach a server started in a group
+of its own; the pipe's end always comes.
 """
+import os
+import signal
 import sys
+import threading
 
 try:
     from moto.route53 import models
@@ -47,5 +55,25 @@ def change_resource_record_sets(self, zoneid, change_list):
 
 models.Route53Backend.change_resource_record_sets = change_resource_record_sets
 
+def _exit_with_stdin():
+    """Reads stdin to its end, then ends this process and, if it leads one, its group."""
+    while True:
+        try:
+            if not os.read(0, 65536):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    if os.getpgid(0) == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    args = sys.argv[1:]
+    if "--exit-with-stdin" in args:
+        args.remove("--exit-with-stdin")
+        sys.argv[1:] = args
+        threading.Thread(target=_exit_with_stdin, name="exit-with-stdin", daemon=True).start()
+    main(args)

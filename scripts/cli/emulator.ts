@@ -1,6 +1,10 @@
 /**
- * The local AWS emulator (moto in server mode) for `ec2ip demo`: started on a free
- * 127.0.0.1 port in a process group of its own, so stopping it stops everything it started.
+ * The local AWS emulator (moto in server mode) for `ec2ip demo`, the tests and the bench:
+ * started on a free 127.0.0.1 port in a process group of its own, so stopping it stops
+ * everything it started. Being in a group of its own also puts it out of reach of a signal to
+ * the starter's group, so it holds the read end of a pipe whose write end only this process
+ * has: when this process ends, however (SIGKILL included), scripts/moto-server.py sees the
+ * pipe's end and stops its group within a moment (`--exit-with-stdin`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,13 +35,14 @@ export type Launcher = [string, ...string[]];
 
 /**
  * The launcher to use: `MOTO_SERVER` when set; else scripts/moto-server.py of this checkout
- * (moto's own server with Route 53's CREATE made to behave as on AWS); else `moto_server`.
+ * (moto's own server with Route 53's CREATE made to behave as on AWS, which also stops when
+ * its starter is gone); else `moto_server`, which only stops when it is told to.
  */
 export function defaultLauncher(env: Record<string, string | undefined> = process.env): Launcher {
   if (env.MOTO_SERVER) return [env.MOTO_SERVER];
   try {
     const script = join(packageRoot(), 'scripts', 'moto-server.py');
-    if (existsSync(script)) return ['python3', script];
+    if (existsSync(script)) return ['python3', script, '--exit-with-stdin'];
   } catch {
     // Installed without its scripts/: plain moto.
   }
@@ -58,7 +63,8 @@ export async function startEmulator({ launcher = defaultLauncher(), onSpawn }: E
   let output = '';
   const child = spawn(command, [...prefix, '-H', HOST, '-p', String(port)], {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin: the pipe whose end tells moto-server.py that this process is gone.
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
   // Always drained: a full pipe would block the server.
@@ -67,6 +73,8 @@ export async function startEmulator({ launcher = defaultLauncher(), onSpawn }: E
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // Never written to; an EPIPE once the server is gone is expected.
+  child.stdin?.on('error', () => {});
 
   let failure: CliError | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

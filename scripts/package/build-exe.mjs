@@ -7,8 +7,7 @@
 //   node scripts/package/build-exe.mjs [--out DIR] [--only linux-x64,win-x64,…]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import { inject } from 'postject';
 import { cliSeaOptions } from '../esbuild/options.mjs';
 import { removeMachOSignature } from './macho.mjs';
 import { EXE_NODE_VERSION, ROOT, TARGETS, nodeBinary } from './node-binaries.mjs';
+import { scratchDir } from './scratch.mjs';
 
 /** The fuse Node looks for to know a blob was injected (Node's src/node_sea.cc); postject flips its :0 to :1. */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -73,7 +73,12 @@ export async function buildBlob(work) {
  */
 export async function buildExecutables({ out = EXE_DIR, platforms, log = () => {} } = {}) {
   const targets = platforms ? platforms.map((p) => TARGETS.find((t) => t.platform === p) ?? unknownPlatform(p)) : TARGETS;
-  const work = mkdtempSync(join(tmpdir(), 'ec2ip-sea-'));
+  // Named after this process: if it is killed, the next build removes the folder.
+  const work = scratchDir('sea');
+  const interrupted = onInterrupt(() => {
+    rmSync(work, { recursive: true, force: true });
+    for (const target of targets) rmSync(`${join(out, target.exe)}.partial`, { force: true });
+  });
   try {
     const blob = await buildBlob(work);
     log(`SEA blob: ${(blob.length / 1024).toFixed(0)} KB (the CLI, infra/*.yaml, dist/sync/), for Node ${EXE_NODE_VERSION}`);
@@ -98,8 +103,28 @@ export async function buildExecutables({ out = EXE_DIR, platforms, log = () => {
     writeSums(out, built);
     return built;
   } finally {
+    interrupted.off();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * On SIGINT, SIGTERM or SIGHUP: runs `cleanup`, then lets the signal end the process as it
+ * would have. `off()` removes the handlers.
+ * @param {() => void} cleanup
+ */
+function onInterrupt(cleanup) {
+  /** @type {NodeJS.Signals[]} */
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  /** @param {NodeJS.Signals} signal */
+  const handler = (signal) => {
+    off();
+    cleanup();
+    process.kill(process.pid, signal);
+  };
+  const off = () => signals.forEach((signal) => process.removeListener(signal, handler));
+  signals.forEach((signal) => process.once(signal, handler));
+  return { off };
 }
 
 /** @param {string} platform @returns {never} */

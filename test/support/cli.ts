@@ -1,15 +1,14 @@
 /** Running the CLI in-process against moto, with its output captured. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../scripts/cli/main.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { stateChangeEvent } from './events.js';
 import { loadHandler } from './moto.js';
+import { dieWithParent } from './die-with-parent.js';
 import { captureStdout } from './output.js';
+import { tempFolder } from './temp.js';
 
 export interface Ran {
   code: number;
@@ -43,8 +42,9 @@ export async function cli(args: string[], env: Record<string, string | undefined
   return { code, stdout: io.out(), stderr: io.err() };
 }
 
+/** A new folder `<tmp>/ec2ip-cli-XXXXXX`, removed when the test file ends (test/support/temp.ts). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ec2ip-cli-'));
+  return tempFolder('cli');
 }
 
 export const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
@@ -58,7 +58,9 @@ export function runBuilt(args: string[], env: Record<string, string | undefined>
 /** Runs a program with no stdin and a time limit; resolves with its exit code (128 if killed) and output. */
 export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    // The time limit is this process's to enforce: if it is killed, the program ends with it.
+    const [file, fileArgs] = dieWithParent(command, args);
+    const child = spawn(file, fileArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

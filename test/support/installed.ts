@@ -3,10 +3,10 @@
  * the single-file executables, as child processes outside the checkout with a clean environment.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempFolder } from './temp.js';
 
 /** The checkout this test runs in. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,9 +25,9 @@ export interface Ran {
   stderr: string;
 }
 
-/** A directory of its own under the system's temporary directory: outside any checkout. */
+/** A directory of its own under the system's temporary directory: outside any checkout; removed when the test file ends. */
 export function scratch(label: string): string {
-  return mkdtempSync(join(tmpdir(), `ec2ip-${label}-`));
+  return tempFolder(label);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Helpers for integration tests: the real AWS SDK v3 clients pointed at the
- * shared moto server started by moto-global-setup.ts.
+ * Helpers for integration tests: the real AWS SDK v3 clients pointed at this vitest worker's
+ * own moto server, one of those moto-global-setup.ts starts.
  *
  *   describe('sync', () => {
  *     const aws = useMoto();           // env + reset before each test
@@ -45,15 +45,23 @@ export interface MotoClients {
 
 let clients: MotoClients | undefined;
 
-/** The moto endpoint provided by the global setup. */
+/**
+ * This worker's moto endpoint: the global setup starts one server per vitest worker, and the
+ * worker `VITEST_POOL_ID` (1, 2, …) uses the one at that place, so files running at the same
+ * time never share one.
+ */
 export function motoEndpoint(): string {
-  const endpoint = inject('motoEndpoint');
-  if (!endpoint) {
+  const endpoints = inject('motoEndpoints');
+  if (!endpoints?.length) {
     throw new Error(
-      'motoEndpoint is not provided: run integration tests with `vitest run --project integration` ' +
+      'motoEndpoints is not provided: run integration tests with `vitest run --project integration` ' +
         '(its globalSetup test/support/moto-global-setup.ts starts moto).',
     );
   }
+  const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+  const endpoint = endpoints[worker - 1];
+  // Sharing another worker's server would let two files reset each other's state.
+  if (!endpoint) throw new Error(`VITEST_POOL_ID is ${process.env.VITEST_POOL_ID}, but the global setup started ${endpoints.length} moto server(s), one per worker`);
   return endpoint;
 }
 

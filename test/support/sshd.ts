@@ -2,12 +2,14 @@
  * A real OpenSSH server for connection tests: one `sshd` per "instance", on a 127.0.0.x
  * loopback address and an unprivileged port, with its own host key and authorized_keys in a
  * temporary folder. Nothing of the user's ~/.ssh or PuTTY settings is read or written.
+ * Each sshd ends with the process that started it, however that one ended (test/support/die-with-parent.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { dieWithParent } from './die-with-parent.js';
 import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
@@ -46,6 +48,8 @@ function canListen(address: string, port: number): Promise<boolean> {
 export interface Sshd {
   address: string;
   port: number;
+  /** The sshd's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -70,7 +74,8 @@ export async function startSshd(options: { dir: string; address: string; port: n
   ];
   // Output to a file, not a pipe: sshd must never block on a reader that went away.
   const out = openSync(log, 'a');
-  const child: ChildProcess = spawn(sshd, args, { stdio: ['ignore', out, out], detached: false });
+  const [command, commandArgs] = dieWithParent(sshd, args);
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', out, out], detached: false });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 15_000;
   while (!(await accepts(options.address, options.port))) {
@@ -83,6 +88,7 @@ export async function startSshd(options: { dir: string; address: string; port: n
   return {
     address: options.address,
     port: options.port,
+    pid: child.pid ?? -1,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

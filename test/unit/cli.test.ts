@@ -1,6 +1,5 @@
 /** The CLI without a network: help, usage errors, formatting, the owned file, and error mapping. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { formatTable } from '../../scripts/cli/table.js';
 import { bracketed, chooseAddress } from '../../scripts/cli/ssh-targets.js';
 import { writeFileIfChanged } from '../../scripts/cli/write-file.js';
 import { renderHosts } from '../../scripts/commands/ssh-config.js';
+import { tempFolder } from '../support/temp.js';
 
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
@@ -108,7 +108,7 @@ describe('usage errors exit 2 before any AWS call', () => {
 });
 
 describe('ec2ip putty key files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ec2ip-putty-'));
+  const dir = tempFolder('putty');
 
   it.each([
     ['--key', 'work.pem', '-----BEGIN OPENSSH PRIVATE KEY-----\n', 'is an OpenSSH/PEM key; PuTTY needs a .ppk: use --convert-key'],
@@ -215,7 +215,7 @@ describe('formatPlan', () => {
 
 describe('writeFileIfChanged', () => {
   it('writes 0600, leaves an equal file alone, and refuses a file it may not replace', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const dir = tempFolder('unit');
     const file = join(dir, 'nested', 'hosts.conf');
     expect(await writeFileIfChanged(file, '# mine\nA\n', { mode: 0o600 })).toBe('written');
     const first = await stat(file);
@@ -262,7 +262,7 @@ describe('chooseAddress: where a person connects', () => {
 
 describe('writeFileIfChanged and symbolic links', () => {
   it('refuses a link at the path, naming its target, and leaves the target as it was', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const dir = tempFolder('unit');
     const target = join(dir, 'bashrc');
     await writeFile(target, 'export A=1\n');
     await symlink(target, join(dir, 'known_hosts'));
@@ -274,7 +274,7 @@ describe('writeFileIfChanged and symbolic links', () => {
   });
 
   it('refuses a folder or a pipe at the path without opening it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2ip-unit-'));
+    const dir = tempFolder('unit');
     await expect(writeFileIfChanged(dir, 'x\n')).rejects.toThrow(`${dir} is not a regular file`);
     execFileSync('mkfifo', [join(dir, 'fifo')]);
     await expect(writeFileIfChanged(join(dir, 'fifo'), 'x\n')).rejects.toThrow('is not a regular file (a folder, a device or a pipe)');

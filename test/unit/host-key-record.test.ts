@@ -1,18 +1,18 @@
 /** The host-key record (`<prefix>/<name>/host-keys`), the Run Command output parser, and the planner's care for the record. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatHostKeyRecord, parseHostKeyRecord, parseRunCommandKeys, type HostKey, type HostKeyRecord } from '../../functions/core/host-keys.js';
 import { plan } from '../../functions/core/plan.js';
 import type { Config, Instance } from '../../functions/core/types.js';
+import { tempFolder } from '../support/temp.js';
 
 let keys: HostKey[];
 let lines: string[];
 
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'ec2ip-keys-'));
+  const dir = tempFolder('keys');
   lines = (['ed25519', 'ecdsa', 'rsa'] as const).map((t) => {
     execFileSync('ssh-keygen', ['-q', '-t', t, '-N', '', '-C', `root@host-${t}`, '-f', join(dir, t)]);
     return readFileSync(join(dir, `${t}.pub`), 'utf8').trim();
