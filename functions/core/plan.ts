@@ -216,7 +216,26 @@ function holderOf(ctx: Context, name: string, ownerKey: string | undefined): Ins
   }
   const owner = ownerKey ? ctx.known.get(ownerKey) : undefined;
   if (owner && isAlive(owner.state) && ctx.claimOf.get(ownerKey as string) === name) return owner;
-  return firstLaunched(claimantsOf(ctx, name));
+  const claimants = claimantsOf(ctx, name);
+  // Unowned here, but a claimant owns the name in another zone or in SSM (its other claim
+  // landed, this one failed or is new): it keeps the name here too, so every zone and SSM
+  // converge on one holder instead of the one launched first taking what is left.
+  const elsewhere = ownersElsewhere(ctx, name);
+  return firstLaunched(claimants.filter((c) => elsewhere.has(instanceKey(c)))) ?? firstLaunched(claimants);
+}
+
+/** Who owns `name` in any zone view or in the parameters of this plan: ownership keys. */
+function ownersElsewhere(ctx: Context, name: string): Set<string> {
+  const owners = new Set<string>();
+  for (const view of ctx.input.zones) {
+    const ownFqdn = ownershipFqdn(name, view.zone.name);
+    const txt = view.records.find((r) => r.name === ownFqdn && r.type === 'TXT');
+    const key = txt ? ours(ctx, txt) : undefined;
+    if (key) owners.add(key);
+  }
+  const instanceId = ctx.input.parameters.get(`${parameterFolder(ctx.input.config.prefix, name)}/instance-id`);
+  if (instanceId !== undefined) owners.add(parameterOwnerKey(ctx, instanceId));
+  return owners;
 }
 
 function refuseClaimants(ctx: Context, name: string, at: string, kind: 'foreign' | 'conflict', reason: (claimant: Instance) => string, except?: string) {

@@ -176,6 +176,24 @@ describe('plan: ownership', () => {
     expect(summary(tie)).toContain(`ZPUB CREATE TXT _ec2ip.web.example.com. ${own('i-1')}`);
   });
 
+  it('gives what is left of a name to the claimant that owns it elsewhere, not to the one launched first', () => {
+    // i-late holds both zones; its SSM claim failed, and i-early (launched first) claims the name too.
+    const late = instance('i-late', { launchTime: '2026-03-01T00:00:00Z', publicIp: '1.1.1.1', privateIp: '10.0.0.1' });
+    const early = instance('i-early', { launchTime: '2026-01-01T00:00:00Z', publicIp: '2.2.2.2', privateIp: '10.0.0.2' });
+    const zonesHeld = run({ targets: [late, early], pub: [txt('web', 'example.com', own('i-late')), a('web', 'example.com', '1.1.1.1')], priv: [txt('web', 'internal.example', own('i-late')), a('web', 'internal.example', '10.0.0.1')] });
+    expect(summary(zonesHeld)).toEqual(['ssm create /ec2ip/web/instance-id=i-late', 'ssm create /ec2ip/web/private-ip=10.0.0.1', 'ssm create /ec2ip/web/public-ip=1.1.1.1']);
+    expect(zonesHeld.refusals.map((r) => [r.kind, r.instanceId, r.where])).toEqual([
+      ['conflict', 'i-early', 'example.com'],
+      ['conflict', 'i-early', 'internal.example'],
+      ['conflict', 'i-early', 'SSM'],
+    ]);
+
+    // The other way round: SSM names i-late, the private zone is free: it follows SSM.
+    const ssmHeld = run({ targets: [late, early], params: { '/ec2ip/web/instance-id': 'i-late' }, pub: [txt('web', 'example.com', own('i-late'))] });
+    expect(summary(ssmHeld)).toContain(`ZPRIV CREATE TXT _ec2ip.web.internal.example. ${own('i-late')}`);
+    expect(summary(ssmHeld).some((c) => c.includes('i-early'))).toBe(false);
+  });
+
   it('hands a name to a waiting claimant when the owner terminates, by an atomic swap of the ownership record', () => {
     const dead = instance('i-1', { state: 'terminated', publicIp: undefined });
     const next = instance('i-2', { publicIp: '7.7.7.7', privateIp: '10.0.0.7' });
