@@ -46,8 +46,7 @@ export interface HandlerOptions {
   /**
    * When DescribeInstances lags an event (the instance not visible yet, the state before the
    * event's, no public IP yet), wait this long and read again within the invocation, once per
-   * entry, before sending the item back: an SQS retry only comes after the queue's visibility
-   * timeout, minutes later.
+   * entry, before sending the item back: an SQS retry comes 10 s or more later (core/backoff.ts).
    */
   recheckDelaysMs?: readonly number[];
   /**
