@@ -4,6 +4,7 @@
  * FIN to the instance, and the instance's FIN closes stdout, while the other direction keeps
  * flowing. scp, sftp, rsync and port forwards rely on it.
  */
+import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
@@ -23,13 +24,19 @@ export function relay(socket: Socket, input: Readable, output: Writable): Promis
       socket.destroy();
       reject(error);
     };
-    // pipe() ends the destination when the source ends: socket.end() sends a FIN (the socket
-    // must be allowHalfOpen so that the instance's FIN does not close our side too), and
-    // output.end() closes stdout, which the SSH client reads as the connection's end.
+    // The client's end of input ends the socket (pipe's default): a FIN to the instance, with
+    // our side still reading (the socket is allowHalfOpen).
     input.pipe(socket);
-    socket.pipe(output);
+    // pipe() never ends process.stdout: end it here, once what the instance sent is written.
+    socket.pipe(output, { end: false });
+    socket.once('end', () => output.end());
     input.once('end', done);
-    output.once('finish', done);
+    output.once('finish', () => {
+      // process.stdout never closes its descriptor, and the client reads EOF only once fd 1 is
+      // closed: close it by hand (nothing is written to stdout after this).
+      if (output === process.stdout) closeSync(1);
+      done();
+    });
     socket.once('error', fail);
     input.once('error', fail);
     output.once('error', (error: NodeJS.ErrnoException) => {

@@ -4,7 +4,6 @@
  * optionally starts the instance and waits for it, then relays stdin/stdout to the port.
  * It runs on every connection, so it loads only the SSM and EC2 clients.
  */
-import { createWriteStream } from 'node:fs';
 import { requireTunnelTools, runTunnel, tunnelArgs } from '../cli/aws-tunnel.js';
 import { loadConnectContext } from '../cli/connect-context.js';
 import { reach, PUBLISH_GRACE_ENV, PUBLISH_GRACE_MS } from '../cli/connect-on-demand.js';
@@ -55,11 +54,8 @@ export async function proxy(args: string[], io: Io): Promise<number> {
   if (reached.kind === 'tunnel') {
     return runTunnel(aws as string, tunnelArgs(connect.via as 'ssm' | 'eice', reached.instanceId, port, ctx), io.env);
   }
-  // fd 1 itself, not process.stdout: ending it must close the descriptor, which is how ssh
-  // learns that the instance closed its side.
-  const output = createWriteStream('', { fd: 1 });
   try {
-    await relay(reached.socket, process.stdin, output);
+    await relay(reached.socket, process.stdin, process.stdout);
   } catch (error) {
     throw new CliError(`${name}: the connection to ${reached.address}:${port} broke: ${(error as Error).message}`, EXIT.failed, { cause: error });
   } finally {
