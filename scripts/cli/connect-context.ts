@@ -8,6 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig } from '../../functions/adapters/clients.js';
 import { readConfig } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
+import { loadContext } from './context.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 import type { CommonValues } from './options.js';
@@ -31,8 +32,9 @@ export async function loadConnectContext(values: CommonValues, io: Io): Promise<
   let region = nonEmpty(values.region) ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
   let prefix = nonEmpty(values.prefix) ?? nonEmpty(io.env.PARAMETER_PREFIX);
   if (!region || !prefix) {
-    // The slow path: the profile's region and the stack's prefix, as every other command reads them.
-    const { loadContext } = await import('./context.js');
+    // The slow path: the profile's region and the stack's prefix, as every other command reads
+    // them. (A static import: a dynamic one would make esbuild wrap the SDK modules it reaches,
+    // which keeps every EC2 schema in the bundle, 0.9 MB the proxy would compile each time.)
     const ctx = await loadContext(values, io, { needs: 'prefix' });
     region = ctx.config.region;
     prefix = ctx.config.prefix;
