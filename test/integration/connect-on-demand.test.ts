@@ -8,7 +8,7 @@
  * see a connection.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -295,5 +295,20 @@ describe('connecting on demand through ec2ip proxy, with real sshd, ssh, scp and
     const noAws = await ec2ip(['proxy', 'web', '22', '--via', 'eice'], home, { PATH: '/nonexistent' });
     expect(noAws.code).toBe(1);
     expect(noAws.stderr).toContain('--via eice runs the AWS CLI, and "aws" is not on PATH: install AWS CLI v2');
+  });
+
+  it('ec2ip code opens VS Code Remote-SSH on the host, and says how to get "code" when it is missing', async () => {
+    const home = tempDir();
+    const bin = join(home, 'bin');
+    const log = join(home, 'code-argv.log');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'code'), `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\n`);
+    chmodSync(join(bin, 'code'), 0o755);
+    const ran = await ec2ip(['code', 'web', '/home/ec2-user/project'], home, { PATH: `${bin}:${cleanEnv().PATH as string}` });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('--remote\nssh-remote+web\n/home/ec2-user/project\n');
+    const missing = await ec2ip(['code', 'web'], home, { PATH: '/nonexistent' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('"code" is not on PATH');
   });
 });
