@@ -2,7 +2,8 @@
  * `npm run bench`: the performance goals of issue 7, measured as ratios within one run.
  *
  *   npm run bench                                   everything (~6–8 minutes on 2 cores)
- *   npm run bench -- --only cold,rounds             some sections: cold, rounds, burst (and hub), hub, throttle
+ *   npm run bench -- --only cold,rounds             some sections: cold, rounds, burst (and hub), hub, throttle, connect
+ *   npm run bench -- --only connect                 ssh directly vs through ec2ip proxy, and after a start (real sshd; not in the default set)
  *   npm run bench -- --runs 25 --instances 500 --throttle-instances 500 --latency 100
  *   npm run bench -- --bundle path/to/other/index.mjs   measure another build of the Lambda
  *
@@ -21,6 +22,7 @@ import { countCalls, startProxy } from '../test/support/aws-proxy.js';
 import { coldOnce, lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
 import { createZone, runInstances, seeder } from './lib/aws.js';
 import { startMoto } from './lib/moto-server.js';
+import { CLI_BUNDLE, connectBench, type ConnectResult } from './connect.js';
 import { burst, hubBurst, roundTrips, throttledBurst, type BurstResult, type HubBurstResult, type QueueModel, type RoundTripCase, type ThrottledResult } from './scenarios.js';
 
 const { values: args } = parseArgs({
@@ -83,6 +85,7 @@ try {
   if (sections.has('burst')) results.burst = stamp(await burstSection());
   if (sections.has('burst') || sections.has('hub')) results.hubBurst = stamp(await hubSection());
   if (sections.has('throttle')) results.throttled = stamp(await throttleSection());
+  if (sections.has('connect')) results.connect = stamp(await connectSection());
 } finally {
   await moto.stop();
 }
@@ -91,6 +94,26 @@ writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 print(`\nwrote ${RESULTS} (${results.benchSeconds as number} s)`);
 
 // ------------------------------------------------------------------------------ sections
+
+async function connectSection(): Promise<ConnectResult> {
+  const runs = args.runs === '15' ? 10 : RUNS;
+  print(`\n== Connect: ssh web true directly and through ec2ip proxy (median of ${runs} interleaved runs, goal ≤ 1.25); after a start, sshd accepting → ssh done (goal ≤ 1 s)`);
+  const r = await connectBench(moto, CLI_BUNDLE, runs);
+  table(
+    ['case', 'median ms', 'runs (ms)', 'goal'],
+    [
+      ['ssh web true, direct', String(r.directMedianMs), r.directMs.join(' '), ''],
+      ['ssh web true, through ec2ip proxy', String(r.proxyMedianMs), r.proxyMs.join(' '), `ratio ${r.ratio} (≤ ${r.goalRatio}: ${r.ratio <= r.goalRatio ? 'met' : 'not met'})`],
+      [
+        'after a start: sshd accepting → ssh done',
+        String(r.afterStart.medianMs),
+        r.afterStart.acceptToConnectedMs.join(' '),
+        `≤ ${r.afterStart.goalMs} ms: ${r.afterStart.medianMs <= r.afterStart.goalMs ? 'met' : 'not met'}; StartInstances per connection ${r.afterStart.startInstancesCalls.join(',')}`,
+      ],
+    ],
+  );
+  return r;
+}
 
 async function cold(): Promise<unknown> {
   print(`\n== 1. Cold start: (cold − warm) / empty, median of ${RUNS} interleaved runs (goal ≤ 1.5; bundle ≤ 400 KB)`);

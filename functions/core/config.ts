@@ -146,6 +146,19 @@ export function readSpokeExternalId(env: Env): string | undefined {
 }
 
 /**
+ * Tests only: how long the CLI's connect commands wait for a freshly published address before
+ * they use EC2's (`EC2IP_TEST_ONLY_PUBLISH_GRACE_MS`, so the fallback runs in seconds). Not a
+ * user setting: the function publishes within seconds and 60 s is its margin. Undefined: unset.
+ */
+export function readTestPublishGraceMs(env: Env): number | undefined {
+  const text = setting(env, 'EC2IP_TEST_ONLY_PUBLISH_GRACE_MS');
+  if (text === undefined) return undefined;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text) || ms < 1) throw new ConfigError(`EC2IP_TEST_ONLY_PUBLISH_GRACE_MS="${text}" is not a wait: give a whole number of milliseconds from 1 (tests only; unset it otherwise)`);
+  return ms;
+}
+
+/**
  * How the process talks to AWS (README "Configuration"), for the Lambda and the CLI alike.
  * Throws a ConfigError that names the variable, quotes the value and says what a valid one is.
  */

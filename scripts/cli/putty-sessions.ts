@@ -19,6 +19,10 @@ export interface PuttySettings {
   UserName?: string;
   /** The private key (`.ppk`); PuTTY's historical name for the setting. */
   PublicKeyFile?: string;
+  /** 5: a local proxy command (PuTTY's "Local" proxy type), `ec2ip proxy`. */
+  ProxyMethod?: number;
+  /** The local proxy command; PuTTY expands `%host` and `%port` in it. */
+  ProxyTelnetCommand?: string;
 }
 
 export const SESSIONS_KEY = 'HKEY_CURRENT_USER\\Software\\SimonTatham\\PuTTY\\Sessions';
@@ -72,7 +76,14 @@ const SETTING_TYPES: [keyof PuttySettings, 'REG_SZ' | 'REG_DWORD'][] = [
   ['Protocol', 'REG_SZ'],
   ['UserName', 'REG_SZ'],
   ['PublicKeyFile', 'REG_SZ'],
+  ['ProxyMethod', 'REG_DWORD'],
+  ['ProxyTelnetCommand', 'REG_SZ'],
 ];
+
+/** True for the local proxy settings ec2ip wrote (`putty --proxy`): a run without --proxy takes them out again. */
+function isOurProxy(lines: readonly string[]): boolean {
+  return lines.includes('ProxyMethod=5') && lines.some((l) => l.startsWith('ProxyTelnetCommand=') && l.includes(' proxy %host %port'));
+}
 
 export const REG_MARK = '; Managed by ec2ip';
 const REG_HEADER = 'Windows Registry Editor Version 5.00';
@@ -181,9 +192,11 @@ function regString(value: string): string {
 export function renderUnixSession(settings: PuttySettings, current = ''): string {
   const ours = new Map<string, string>();
   for (const [key] of SETTING_TYPES) if (settings[key] !== undefined) ours.set(key, String(settings[key]));
+  const dropProxy = settings.ProxyMethod === undefined && isOurProxy(current.split('\n'));
   const kept = current
     .split('\n')
-    .filter((line) => line !== '' && !ours.has(line.slice(0, line.indexOf('='))));
+    .filter((line) => line !== '' && !ours.has(line.slice(0, line.indexOf('='))))
+    .filter((line) => !dropProxy || !/^(ProxyMethod|ProxyTelnetCommand)=/.test(line));
   return [...[...ours].map(([k, v]) => `${k}=${v}`), ...kept].join('\n') + '\n';
 }
 

@@ -10,10 +10,17 @@ import { fingerprint, HOST_KEYS_LEAF, parseHostKeyRecord, type HostKey, type Hos
 import { parameterFolder } from '../../functions/core/names.js';
 import { explainAwsError } from './aws-errors.js';
 import { readConsoleHostKeys, type ConsoleKeys } from './console-keys.js';
-import type { Context } from './context.js';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { KeyTarget } from './host-key-files.js';
 import type { Io } from './io.js';
 
+
+/** What the lookup reads with: a command's Context, or the lean clients of the connect commands. */
+export interface KeyLookup {
+  clients: { ssm: SSMClient; ec2: EC2Client };
+  config: { prefix: string };
+}
 
 /** Where verified keys came from. */
 export type KeySource = 'recorded' | 'console';
@@ -40,7 +47,7 @@ export function hostKeysParameter(prefix: string, name: string): string {
  * against it) unless `console` is `if-unrecorded`, which reads it only where no keys are
  * recorded (a ProxyCommand's lean path). A denied console read fails only where nothing is recorded.
  */
-export async function verifiedHostKeys(ctx: Context, targets: readonly KeyTarget[], { console = 'always' }: { console?: 'always' | 'if-unrecorded' } = {}): Promise<Map<string, VerifiedKeys>> {
+export async function verifiedHostKeys(ctx: KeyLookup, targets: readonly KeyTarget[], { console = 'always' }: { console?: 'always' | 'if-unrecorded' } = {}): Promise<Map<string, VerifiedKeys>> {
   const prefix = ctx.config.prefix;
   let values: Map<string, string>;
   try {
@@ -106,7 +113,7 @@ export interface VerifiedResult {
  * stderr where each instance's keys came from, an instance without keys (skipped, so its first
  * connection asks), and a disagreement as a WARNING.
  */
-export async function verifiedKeysOf(ctx: Context, targets: readonly KeyTarget[], io: Io): Promise<VerifiedResult> {
+export async function verifiedKeysOf(ctx: KeyLookup, targets: readonly KeyTarget[], io: Io): Promise<VerifiedResult> {
   const found = await verifiedHostKeys(ctx, targets);
   const keys = new Map<string, HostKey[]>();
   let disagreements = 0;

@@ -15,7 +15,9 @@ import { mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys
 import { PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
 import { verifiedKeysOf } from '../cli/verified-keys.js';
+import { CONNECT_OPTIONS, parseConnectOptions } from '../cli/connect-options.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
+import { currentPlatform, puttyProxyCommand, thisEc2ip } from '../cli/proxy-command.js';
 import {
   decodeReg,
   encodeReg,
@@ -37,7 +39,7 @@ import { readOwnFile, refuseLink, writeFileIfChanged } from '../cli/write-file.j
 
 export const HELP = `Usage: ec2ip putty [--format reg|unix] [--user USER] [--key FILE.ppk | --convert-key FILE.pem]
                   [--port N] [--session-prefix P] [--output FILE|DIR] [--skip-host-keys] [--replace]
-                  [--prefer ipv6|ipv4]
+                  [--prefer ipv6|ipv4] [--proxy [--start] [--wait T] [--private | --via ssm|eice]]
 
 Writes a PuTTY saved session per published instance, named <prefix><name>
 (ec2ip-web), with HostName (the stable hostname, else the public IPv4, else the
@@ -72,6 +74,12 @@ Options:
   --skip-host-keys      do not read recorded keys or console output, nor write host keys
   --replace             replace a recorded host key that differs from the instance's
                         (after you have checked why); otherwise it is reported, kept, exit 1
+  --proxy               connect through "ec2ip proxy" (ProxyMethod=5, the local proxy
+                        command, in ProxyTelnetCommand): the instance is resolved when
+                        PuTTY connects, and with --start a stopped one is started and
+                        waited for. HostName is then the ec2ip name. --wait, --private and
+                        --via are passed on. A .reg file with --proxy must be made on the
+                        Windows PC (it names this ec2ip's own path).
 
 ${COMMON_HELP}
 `;
@@ -90,6 +98,8 @@ export async function putty(args: string[], io: Io): Promise<number> {
     'skip-host-keys': { type: 'boolean' },
     replace: { type: 'boolean' },
     prefer: { type: 'string' },
+    proxy: { type: 'boolean' },
+    ...CONNECT_OPTIONS,
   });
   if (values.help) {
     io.stdout(HELP);
@@ -111,10 +121,20 @@ export async function putty(args: string[], io: Io): Promise<number> {
   const windowsTarget = format === 'reg' && process.platform !== 'win32';
   const key = await checkKey(values.key, values['convert-key'], { windowsTarget, local });
   if (values.replace && values['skip-host-keys']) throw new UsageError('--replace is about host keys; it cannot go with --skip-host-keys');
+  const connect = parseConnectOptions(values);
+  if (!values.proxy && (connect.start || connect.wait !== undefined || connect.private || connect.via)) throw new UsageError('--start, --wait, --private and --via go with --proxy');
+  if (values.proxy && windowsTarget) throw new UsageError('--proxy with --format reg names the path of ec2ip on the PC that runs PuTTY: run it on that Windows PC');
 
   const ctx = await loadContext(values, io);
   const targets = await loadSshTargets(ctx, io, prefer);
-  const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath }));
+  const proxyCommand = values.proxy
+    ? puttyProxyCommand(
+        thisEc2ip(),
+        { start: connect.start, wait: connect.wait, private: connect.private, via: connect.via, region: ctx.config.region, profile: values.profile, prefix: ctx.config.prefix, stackName: values['stack-name'] },
+        currentPlatform(),
+      )
+    : undefined;
+  const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath, proxyCommand }));
   const bad = sessions.flatMap((s) => {
     const problem = sessionNameProblem(s.name);
     return problem ? [`${s.name}: ${problem}`] : [];
@@ -137,16 +157,22 @@ export async function putty(args: string[], io: Io): Promise<number> {
   return changedKept > 0 || verified.disagreements > 0 ? EXIT.failed : EXIT.ok;
 }
 
-function session(target: SshTarget, prefix: string, { user, port, keyFile }: { user?: string | undefined; port: number; keyFile?: string | undefined }): PuttySession {
+function session(
+  target: SshTarget,
+  prefix: string,
+  { user, port, keyFile, proxyCommand }: { user?: string | undefined; port: number; keyFile?: string | undefined; proxyCommand?: string | undefined },
+): PuttySession {
   return {
     name: `${prefix}${target.name}`,
     settings: {
-      HostName: target.hostName,
+      // Through the proxy, %host is the ec2ip name it resolves (and PuTTY never looks it up).
+      HostName: proxyCommand ? target.name : target.hostName,
       PortNumber: port,
       Protocol: 'ssh',
       LogHost: target.instanceId,
       ...(user ? { UserName: user } : {}),
       ...(keyFile ? { PublicKeyFile: keyFile } : {}),
+      ...(proxyCommand ? { ProxyMethod: 5, ProxyTelnetCommand: proxyCommand } : {}),
     },
   };
 }

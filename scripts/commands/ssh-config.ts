@@ -11,13 +11,16 @@ import { KNOWN_HOSTS } from '../cli/host-keys.js';
 import type { Hostnames } from '../cli/hostnames.js';
 import type { Io } from '../cli/io.js';
 import { verifiedKeysOf } from '../cli/verified-keys.js';
+import { CONNECT_OPTIONS, parseConnectOptions } from '../cli/connect-options.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
+import { currentPlatform, opensshProxyCommand, thisEc2ip } from '../cli/proxy-command.js';
 import type { Published } from '../cli/published.js';
 import { loadSshTargets, parsePrefer, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
 import { refuseLink, refuseSshConfig, resolvedPath, writeFileIfChanged } from '../cli/write-file.js';
 
 export const HELP = `Usage: ec2ip ssh-config [--user USER] [--identity-file FILE] [--port N] [--output FILE]
                         [--known-hosts FILE [--replace]] [--prefer ipv6|ipv4]
+                        [--proxy [--start] [--wait T] [--private | --via ssm|eice]]
 
 Prints a "Host <name>" block for every published instance, for OpenSSH and VS Code
 Remote-SSH. HostName is the instance's stable hostname when a zone is configured
@@ -45,6 +48,10 @@ Options:
                          every block, so the first connection is checked, not
                          confirmed by hand. A changed key is reported, kept, exit 1.
   --replace              with --known-hosts: replace a recorded key that differs
+  --proxy                add "ProxyCommand <this ec2ip> proxy %n %p": ssh resolves the
+                         instance when it connects (never a stale HostName), and with
+                         --start a stopped instance is started and waited for. --wait,
+                         --private and --via are passed on (see "ec2ip proxy --help").
 
 ${COMMON_HELP}
 `;
@@ -69,6 +76,8 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
     'known-hosts': { type: 'string' },
     replace: { type: 'boolean' },
     prefer: { type: 'string' },
+    proxy: { type: 'boolean' },
+    ...CONNECT_OPTIONS,
   });
   if (values.help) {
     io.stdout(HELP);
@@ -81,6 +90,8 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   parsePath(values.output, '--output', { quotes: false });
   parsePath(values['known-hosts'], '--known-hosts', { quotes: false });
   if (values.replace && values['known-hosts'] === undefined) throw new UsageError('--replace goes with --known-hosts FILE');
+  const connect = parseConnectOptions(values);
+  if (!values.proxy && (connect.start || connect.wait !== undefined || connect.private || connect.via)) throw new UsageError('--start, --wait, --private and --via go with --proxy');
   // A quoted "~/..." reaches us unexpanded; expand it as the shell would have.
   const home = io.env.HOME ?? homedir();
   const expand = (path: string | undefined) => (path === undefined ? undefined : resolve(io.cwd, path.replace(/^~(?=\/|$)/, home)));
@@ -97,7 +108,14 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
 
   const ctx = await loadContext(values, io);
   const targets = await loadSshTargets(ctx, io, prefer);
-  const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile }));
+  const proxyCommand = values.proxy
+    ? opensshProxyCommand(
+        thisEc2ip(),
+        { start: connect.start, wait: connect.wait, private: connect.private, via: connect.via, region: ctx.config.region, profile: values.profile, prefix: ctx.config.prefix, stackName: values['stack-name'] },
+        currentPlatform(),
+      )
+    : undefined;
+  const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile, proxyCommand }));
   // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.
   const verified = knownHostsFile ? await verifiedKeysOf(ctx, targets, io) : undefined;
   const keys = verified?.keys;
@@ -131,6 +149,8 @@ export interface HostOptions {
   identityFile?: string | undefined;
   port?: number | undefined;
   knownHostsFile?: string | undefined;
+  /** `ProxyCommand` (`ec2ip proxy …`), already quoted for the config line. */
+  proxyCommand?: string | undefined;
 }
 
 /** `Host` blocks sorted by name; entries that cannot make a safe block are skipped with the reason. */
@@ -150,6 +170,7 @@ export function hostBlock(target: SshTarget, options: HostOptions = {}): string 
   if (options.user) lines.push(`  User ${options.user}`);
   if (options.identityFile) lines.push(`  IdentityFile ${quoted(options.identityFile)}`);
   if (options.knownHostsFile) lines.push(`  UserKnownHostsFile ${quoted(options.knownHostsFile)}`);
+  if (options.proxyCommand) lines.push(`  ProxyCommand ${options.proxyCommand}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -29,6 +29,8 @@ export const PUTTY_SETTING_TYPES: Record<string, RegValue['type']> = {
   Protocol: 'REG_SZ',
   UserName: 'REG_SZ',
   PublicKeyFile: 'REG_SZ',
+  ProxyMethod: 'REG_DWORD',
+  ProxyTelnetCommand: 'REG_SZ',
 };
 
 /** Parses a `.reg` file; throws on anything regedit would not import as written. */

@@ -50,11 +50,13 @@ export interface Sshd {
   port: number;
   /** The sshd's process id. */
   pid: number;
+  /** sshd's log file (its -e output). */
+  log: string;
   stop(): Promise<void>;
 }
 
 /** Starts sshd on address:port with the given host keys and authorized_keys; resolves once it accepts connections. */
-export async function startSshd(options: { dir: string; address: string; port: number; hostKeys: string[]; authorizedKeys: string }): Promise<Sshd> {
+export async function startSshd(options: { dir: string; address: string; port: number; hostKeys: string[]; authorizedKeys: string; extraOptions?: string[] }): Promise<Sshd> {
   const sshd = requireTool('sshd');
   // sshd's privilege separation needs this folder when run as root; the package makes it.
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -71,6 +73,7 @@ export async function startSshd(options: { dir: string; address: string; port: n
     '-o', 'PasswordAuthentication=no',
     '-o', 'KbdInteractiveAuthentication=no',
     '-o', 'UsePAM=no',
+    ...(options.extraOptions ?? []).flatMap((o) => ['-o', o]),
   ];
   // Output to a file, not a pipe: sshd must never block on a reader that went away.
   const out = openSync(log, 'a');
@@ -89,6 +92,7 @@ export async function startSshd(options: { dir: string; address: string; port: n
     address: options.address,
     port: options.port,
     pid: child.pid ?? -1,
+    log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
