@@ -1,7 +1,7 @@
 /**
  * One read-only call of an AWS Query-protocol API (CloudFormation, IAM) as a SigV4-signed
  * POST, for the rare calls whose SDK client would cost the Lambda bundle more than the call
- * is worth (README "Cold start"). Signing uses the SDK's own SigV4 signer.
+ * is worth (docs/performance.md, "Cold start"). Signing uses the SDK's own SigV4 signer.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';

@@ -11,7 +11,7 @@ const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const STACK_SET = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
-/** The defaults of the settings that are not in Config (README "Configuration"). */
+/** The defaults of the settings that are not in Config (docs/configuration.md). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** SSM's standard throughput: about 3 PutParameter calls per second per account. */
 export const DEFAULT_PUT_PARAMETER_RATE = 3;
@@ -159,7 +159,7 @@ export function readTestPublishGraceMs(env: Env): number | undefined {
 }
 
 /**
- * How the process talks to AWS (README "Configuration"), for the Lambda and the CLI alike.
+ * How the process talks to AWS (docs/configuration.md), for the Lambda and the CLI alike.
  * Throws a ConfigError that names the variable, quotes the value and says what a valid one is.
  */
 export function readRuntime(env: Env): Runtime {

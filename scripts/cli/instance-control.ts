@@ -42,7 +42,7 @@ export async function describeOne(ec2: EC2Client, instanceId: string): Promise<I
   }
 }
 
-const TAG_HINT = 'the user policy allows ec2:StartInstances/ec2:StopInstances only on instances tagged ec2ip:name (see the README\'s "SSH, VS Code and PuTTY")';
+const TAG_HINT = 'the user policy allows ec2:StartInstances/ec2:StopInstances only on instances tagged ec2ip:name (see docs/connecting.md)';
 
 /** StartInstances for one instance; an instance that changed state meanwhile is not an error (the caller looks again). */
 export async function startInstance(ec2: EC2Client, instanceId: string): Promise<void> {

@@ -49,7 +49,7 @@ Stack settings (a new stack needs --hosted-zone-id; pass '' for none):
   --disable-elastic-ip         stop doing so (the default for a new stack)
   --log-retention-days N       days of function logs (default 30)
 
-A hub (many accounts and regions, one DNS account; see README "Many accounts"):
+A hub (many accounts and regions, one DNS account; see docs/many-accounts.md):
   --hub                        deploy infra/hub.yaml: the zones' only writer, with an
                                event bus for the spokes and a role to assume theirs
   --spoke-external-id ID       the external id the spoke roles demand (or SPOKE_EXTERNAL_ID)

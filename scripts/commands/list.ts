@@ -17,7 +17,7 @@ else in the private zone; only where ec2ip owns the name for that instance (a
 name refused because someone else's record is there has no hostname). STATE is "-" when your credentials may not call
 ec2:DescribeInstances, "gone" when EC2 no longer knows the instance.
 
-In the DNS account of a hub (README "Many accounts"), --hub lists every name the hub
+In the DNS account of a hub (docs/many-accounts.md), --hub lists every name the hub
 owns, from its zones: with an ACCOUNT and REGION column for where each instance lives.
 (The parameters stay in each member account; list them there without --hub.)
 

@@ -80,4 +80,11 @@ describe('the documentation', () => {
       expect(broken).toEqual([]);
     });
   }
+
+  it('names only files and folders that exist in ARCHITECTURE.md', () => {
+    const text = readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8');
+    const paths = [...text.matchAll(/`((?:functions|scripts|infra|test|bench|docs)\/[\w./-]*)`/g)].map((m) => m[1] as string);
+    expect(paths.length).toBeGreaterThan(20);
+    expect(paths.filter((p) => !existsSync(join(ROOT, p.replace(/\*.*$/, ''))))).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The read-only policy of README "Use from scripts", evaluated against the calls `ec2ip get`
+ * The read-only policy of README "Scripts" (infra/user-policy.json), evaluated against the calls `ec2ip get`
  * and `ec2ip list` make: every call goes through a check of the policy's Allow statements
  * (action and resource ARN, with IAM's `*` and `?`), and a call the policy does not allow
  * fails as AWS fails it (AccessDeniedException, AccessDenied, UnauthorizedOperation). SSM
@@ -29,7 +29,7 @@ interface Policy {
 }
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-/** The CLI user's read-only policy, which README "Use from scripts" links and quotes. */
+/** The CLI user's read-only policy, which README "Scripts" links. */
 const USER_POLICY = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as Policy;
 
 /** The policy's SSM statements: all that `get` and `list` need. */
