@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   'ssh-config': { summary: 'Host blocks for ssh and VS Code Remote-SSH (HostKeyAlias = instance id)', load: async () => (await import('../commands/ssh-config.js')).sshConfig },
   putty: { summary: 'PuTTY sessions (.reg for Windows, or ~/.putty) with verified host keys', load: async () => (await import('../commands/putty.js')).putty },
   'known-hosts': { summary: 'verified SSH host keys from each instance\'s console, for known_hosts', load: async () => (await import('../commands/known-hosts.js')).knownHosts },
+  doctor: { summary: 'check the deployed stack end to end: ok / warn / FAIL with the fix', load: async () => (await import('../commands/doctor.js')).doctor },
   plan: { summary: 'show what a reconcile would change; writes nothing', load: async () => (await import('../commands/plan.js')).plan },
   reconcile: { summary: 'bring every record and parameter up to date now', load: async () => (await import('../commands/reconcile.js')).reconcile },
   deploy: { summary: 'build and deploy the stack (change set, live events, outputs)', load: async () => (await import('../commands/deploy.js')).deploy },
