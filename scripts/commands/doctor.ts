@@ -101,7 +101,8 @@ export async function doctor(args: string[], io: Io, options: DoctorOptions = {}
   const ctx = await loadContext({ ...values, 'stack-name': values['stack-name'] ?? 'ec2ip' }, io);
   const common = clientConfig(io.env, { region: ctx.config.region, profile: values.profile?.trim() || undefined, requestTimeoutMs: ctx.runtime.requestTimeoutMs });
   const cfn = new CloudFormationClient(common);
-  const sqs = new SQSClient(common);
+  // Requests go to the configured endpoint, not to the host in the queue URL (as the Lambda's client does).
+  const sqs = new SQSClient({ ...common, useQueueUrlAsEndpoint: false });
   const c = { events: new EventBridgeClient(common), sqs, lambda: new LambdaClient(common), cloudwatch: new CloudWatchClient(common), logs: new CloudWatchLogsClient(common) };
   const now = options.now ?? (() => new Date());
 

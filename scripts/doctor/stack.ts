@@ -1,8 +1,8 @@
 /** The stack checks: it exists, is in a `*_COMPLETE` state, was deployed by this ec2ip, and its settings. */
-import { DescribeStackResourcesCommand, DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DescribeStackResourcesCommand, DescribeStacksCommand, GetTemplateCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { isAccessDenied } from '../cli/aws-errors.js';
 import type { Config } from '../../functions/core/types.js';
-import type { Sink } from './probe.js';
+import { probe, type Sink } from './probe.js';
 
 /** What the checks after this one need to know of the stack. */
 export interface StackInfo {
@@ -16,8 +16,14 @@ export interface StackInfo {
   resources: Record<string, string>;
 }
 
-/** The template output that carries the ec2ip version that deployed the stack (infra/*.yaml). */
-export const VERSION_OUTPUT = 'Ec2ipTemplateVersion';
+/** The template Metadata key that carries the ec2ip version whose template it is (infra/*.yaml). */
+export const VERSION_KEY = 'Ec2ipTemplateVersion';
+
+/** The version stamp in a template body, YAML (`  Ec2ipTemplateVersion: "0.1.0"`) or JSON; undefined without one. */
+export function templateVersion(body: string): string | undefined {
+  const m = new RegExp(`^\\s*"?${VERSION_KEY}"?\\s*:\\s*["']?([0-9A-Za-z.+-]+)["']?\\s*,?\\s*$`, 'm').exec(body);
+  return m?.[1];
+}
 
 /**
  * Checks the stack; returns what the other checks need, or undefined when there is no stack
@@ -62,7 +68,10 @@ export async function checkStack(cfn: CloudFormationClient, name: string, cliVer
   const hub = 'SpokeBus' in resources || 'HubEventBusArn' in outputs;
 
   sink(stackStatus(name, status, stack.StackStatusReason));
-  sink(versionCheck(name, outputs[VERSION_OUTPUT], cliVersion));
+  await probe(sink, { section: 'stack', id: 'template-version', resource: name, action: 'cloudformation:GetTemplate' }, async () => {
+    const body = (await cfn.send(new GetTemplateCommand({ StackName: name, TemplateStage: 'Original' }))).TemplateBody ?? '';
+    sink(versionCheck(name, templateVersion(body), cliVersion));
+  });
   const zones = [config.hostedZoneId && `public zone ${config.hostedZoneId}`, config.privateHostedZoneId && `private zone ${config.privateHostedZoneId}`].filter(Boolean);
   sink({
     section: 'stack',
@@ -89,7 +98,7 @@ function stackStatus(name: string, status: string, reason: string | undefined): 
 
 function versionCheck(name: string, deployed: string | undefined, cli: string): Parameters<Sink>[0] {
   const base = { section: 'stack' as const, id: 'template-version', resource: name };
-  if (!deployed) return { ...base, status: 'fail', message: `the stack has no ${VERSION_OUTPUT} output: it was deployed from an older template than this ec2ip ${cli} deploys`, fix: 'run ec2ip deploy (it keeps the stack\'s settings)' };
+  if (!deployed) return { ...base, status: 'fail', message: `the stack's template has no ${VERSION_KEY}: it is older than the one this ec2ip ${cli} deploys`, fix: 'run ec2ip deploy (it keeps the stack\'s settings)' };
   const order = compareVersions(deployed, cli);
   if (order < 0) return { ...base, status: 'fail', message: `template version ${deployed}, older than this ec2ip ${cli}`, fix: 'run ec2ip deploy (it keeps the stack\'s settings)' };
   if (order > 0) return { ...base, status: 'warn', message: `template version ${deployed}, newer than this ec2ip ${cli}`, fix: 'upgrade the CLI: `npm install -g ec2ip@latest`' };

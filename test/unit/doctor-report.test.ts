@@ -9,7 +9,7 @@ import { admits, describeDeadLetter, ruleArnOf } from '../../scripts/doctor/even
 import { scheduleIntervalMs } from '../../scripts/doctor/function.js';
 import { probe } from '../../scripts/doctor/probe.js';
 import { DOCTOR_JSON_SCHEMA, formatCheck, formatReport, report, type Check } from '../../scripts/doctor/report.js';
-import { compareVersions } from '../../scripts/doctor/stack.js';
+import { compareVersions, templateVersion } from '../../scripts/doctor/stack.js';
 
 type Schema = Record<string, unknown>;
 
@@ -128,9 +128,15 @@ describe('check helpers', () => {
 
 describe('the template version stamp', () => {
   const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  it.each(['template.yaml', 'hub.yaml'])('infra/%s carries the package version as Ec2ipTemplateVersion', (file) => {
+  it.each(['template.yaml', 'hub.yaml'])('infra/%s carries the package version as Metadata Ec2ipTemplateVersion', (file) => {
     const text = readFileSync(new URL(`../../infra/${file}`, import.meta.url), 'utf8');
-    const stamp = /\n {2}Ec2ipTemplateVersion:\n(?: {4}.*\n)*? {4}Value: "([^"]+)"/.exec(text)?.[1];
-    expect(stamp).toBe(version);
+    expect(text).toMatch(/\nMetadata:\n(?: {2}#.*\n)* {2}Ec2ipTemplateVersion: "[^"]+"\n/);
+    expect(templateVersion(text)).toBe(version);
+  });
+
+  it('reads the stamp from a YAML or JSON template, and none from a template without it', () => {
+    expect(templateVersion('Metadata:\n  Ec2ipTemplateVersion: "1.2.3"\nResources: {}\n')).toBe('1.2.3');
+    expect(templateVersion('{\n  "Metadata": {\n    "Ec2ipTemplateVersion": "0.9.0"\n  }\n}')).toBe('0.9.0');
+    expect(templateVersion('Resources: {}\n')).toBeUndefined();
   });
 });
