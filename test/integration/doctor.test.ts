@@ -148,9 +148,10 @@ describe('ec2ip doctor on a deployed stack', () => {
     const queueUrl = ids.EventQueue as string;
     const policy = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['Policy'] }))).Attributes?.Policy ?? '';
     const parsed = JSON.parse(policy) as { Statement: { Condition: { ArnEquals: { 'aws:SourceArn': string[] } } }[] };
-    const arns = [parsed.Statement[0]?.Condition.ArnEquals['aws:SourceArn']].flat();
+    const statement = parsed.Statement[0];
+    const arns = statement?.Condition.ArnEquals['aws:SourceArn'] ?? [];
     expect(arns).toHaveLength(2);
-    parsed.Statement[0]!.Condition.ArnEquals['aws:SourceArn'] = arns.filter((a) => a.includes('StateChangeRule'));
+    if (statement) statement.Condition.ArnEquals['aws:SourceArn'] = arns.filter((a) => a.includes('StateChangeRule'));
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: JSON.stringify(parsed) } }));
     await only([{ id: 'queue-policy', status: 'fail', message: expect.stringContaining('tag-change rule'), fix: 'run ec2ip deploy (it restores EventQueuePolicy)' }]);
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: policy } }));
