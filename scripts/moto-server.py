@@ -169,5 +169,22 @@ class QueuePolicy(CloudFormationModel):
             except Exception:  # the queue went first
                 pass
 
+# A rule's EventBusName given as `!Ref SpokeBus` (the hub's bus) reaches moto's put_rule as the
+# EventBus object, not its name, and every later read of the stack fails; AWS takes the name.
+from moto.events import models as events_models
+
+_normalize_event_bus_arn = events_models.EventsBackend._normalize_event_bus_arn
+
+
+def _normalize_event_bus(self, event_bus_arn):
+    if event_bus_arn is not None and not isinstance(event_bus_arn, str) and hasattr(event_bus_arn, "name"):
+        return event_bus_arn.name
+    return _normalize_event_bus_arn(self, event_bus_arn)
+
+
+events_models.EventsBackend._normalize_event_bus_arn = _normalize_event_bus
+# CloudFormation's Ref of an AWS::Events::EventBus is its name; moto's model has no physical id.
+events_models.EventBus.physical_resource_id = property(lambda self: self.name)
+
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -19,6 +19,7 @@ import { syncDeps } from '../cli/sync-deps.js';
 import { packageRoot } from '../deploy/build.js';
 import { checkEvents } from '../doctor/events.js';
 import { checkFunction } from '../doctor/function.js';
+import { checkHub } from '../doctor/hub.js';
 import { checkInstances } from '../doctor/instances.js';
 import { probe } from '../doctor/probe.js';
 import { redrive } from '../doctor/redrive.js';
@@ -124,7 +125,18 @@ export async function doctor(args: string[], io: Io, options: DoctorOptions = {}
     await checkFunction(c.cloudwatch, c.logs, stack, ctx.config.ownerId, sink, now());
   }
   await checkZones(ctx.clients.route53, ctx.config, servers, sink);
-  if (ctx.config.hostedZoneId !== undefined || ctx.config.privateHostedZoneId !== undefined) {
+  if (stack?.hub) {
+    await checkHub(cfn, c.logs, stack, sink, now());
+    // The spoke roles trust the hub's function role only: the CLI cannot read the spokes' instances.
+    sink({
+      section: 'instances',
+      id: 'plan',
+      status: 'warn',
+      resource: 'ec2ip plan',
+      message: "not checked: a hub's instances live in the spokes, whose roles trust only the hub's function role",
+      fix: "run `ec2ip plan` as the hub's function role (with the hub's SPOKE_* settings), or read the function's `reconcile done` lines",
+    });
+  } else if (ctx.config.hostedZoneId !== undefined || ctx.config.privateHostedZoneId !== undefined) {
     await probe(sink, { section: 'instances', id: 'plan', resource: 'ec2ip plan', action: 'ec2:DescribeInstances' }, () => checkInstances(syncDeps(ctx, io, false), sink));
   }
 

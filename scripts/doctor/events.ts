@@ -62,11 +62,18 @@ export async function checkEvents(c: EventClients, stack: StackInfo, sink: Sink,
       sink({ section: 'events', id: 'rule-exists', status: 'fail', resource: `${stack.name}/${logicalId}`, message: `the stack has no ${label}`, fix: 'run ec2ip deploy' });
       continue;
     }
-    // On a custom bus (the hub's), CloudFormation's physical id is `bus|rule`.
-    const [bus, name] = physical.includes('|') ? (physical.split('|', 2) as [string, string]) : [undefined, physical];
+    // On a custom bus (the hub's SpokeBus), CloudFormation's physical id is `bus|rule`.
+    const [bus, name] = physical.includes('|') ? (physical.split('|', 2) as [string, string]) : [stack.hub ? stack.resources.SpokeBus : undefined, physical];
     const busFlag = bus ? ` --event-bus-name ${bus}` : '';
     await probe(sink, { section: 'events', id: 'rule-enabled', resource: name, action: 'events:DescribeRule' }, async () => {
-      const rule = await c.events.send(new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }));
+      let rule;
+      try {
+        rule = await c.events.send(new DescribeRuleCommand({ Name: name, ...(bus ? { EventBusName: bus } : {}) }));
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+        sink({ section: 'events', id: 'rule-enabled', status: 'fail', resource: name, message: `the ${label} does not exist${bus ? ` on the bus ${bus}` : ''}: its events are not delivered`, fix: 'run ec2ip deploy (it creates the rule again)' });
+        return;
+      }
       const enabled = rule.State === 'ENABLED';
       sink({
         section: 'events',
@@ -173,7 +180,8 @@ function policyCheck(stack: StackInfo, queueUrl: string, queueArn: string | unde
   }
   const missing = RULES.filter(({ logicalId }) => {
     const physical = stack.resources[logicalId];
-    return physical !== undefined && !statements.some((s) => admits(s, queueArn, ruleArnOf(queueArn, physical)));
+    const onBus = physical !== undefined && !physical.includes('|') && stack.hub && stack.resources.SpokeBus ? `${stack.resources.SpokeBus}|${physical}` : physical;
+    return onBus !== undefined && !statements.some((s) => admits(s, queueArn, ruleArnOf(queueArn, onBus)));
   }).map((r) => r.label);
   sink({
     section: 'events',

@@ -63,6 +63,7 @@ export async function checkStack(cfn: CloudFormationClient, name: string, cliVer
   const status = stack.StackStatus ?? 'UNKNOWN';
   const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   const parameters = Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']));
+  // DescribeStackResources answers up to 100 resources: ec2ip's templates have fewer than 50.
   const { StackResources = [] } = await cfn.send(new DescribeStackResourcesCommand({ StackName: name }));
   const resources = Object.fromEntries(StackResources.map((r) => [r.LogicalResourceId ?? '', r.PhysicalResourceId ?? '']));
   const hub = 'SpokeBus' in resources || 'HubEventBusArn' in outputs;

@@ -234,3 +234,45 @@ describe('ec2ip doctor on a deployed stack', () => {
     ]);
   });
 });
+
+describe('ec2ip doctor on a hub', () => {
+  const aws = useMoto();
+  const logs = new CloudWatchLogsClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+  it('lists the spokes as the hub sees them, each reachable or not with the reason its function logged', async () => {
+    const { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID } = await import('../support/hub.js');
+    const dns = await startDnsStub();
+    try {
+      const zone = await createZone('example.com');
+      const deployed = await cli(['deploy', '--hub', '--skip-build', '--hosted-zone-id', zone, '--spoke-external-id', EXTERNAL_ID, '--spoke-list', `${ACCOUNT_A}:us-east-1,${ACCOUNT_B}:eu-west-1`, '--member-accounts', `${ACCOUNT_A},${ACCOUNT_B}`]);
+      expect(deployed.code, show(deployed)).toBe(0);
+      dns.zones.set('example.com', (await aws.route53.send(new GetHostedZoneCommand({ Id: zone }))).DelegationSet?.NameServers ?? []);
+      // The hub function's lines (functions/sync/engine.ts, handler.ts): spoke B's role could not be assumed.
+      const stream = { logGroupName: '/aws/lambda/ec2ip', logStreamName: '2026/01/01/[$LATEST]hub' };
+      await logs.send(new CreateLogStreamCommand(stream));
+      const at = Date.now() - 5 * 60_000;
+      await logs.send(
+        new PutLogEventsCommand({
+          ...stream,
+          logEvents: [
+            { timestamp: at, message: JSON.stringify({ level: 'ERROR', message: 'spoke unreachable; skipped, its records are kept and its items retried', account: ACCOUNT_B, region: 'eu-west-1', reason: 'AccessDenied: not authorized to perform sts:AssumeRole' }) },
+            { timestamp: at + 1, message: JSON.stringify({ level: 'INFO', message: 'reconcile done', instances: 3, unreachable: [`${ACCOUNT_B}/eu-west-1`], refused: 0, failed: 0 }) },
+          ],
+        }),
+      );
+      const ran = await cli(['doctor', '--dns-server', dns.address, '--json']);
+      expect(ran.code, show(ran)).toBe(1);
+      const report = JSON.parse(ran.stdout) as Report;
+      expect(report.checks.filter((c) => c.section === 'hub')).toEqual([
+        expect.objectContaining({ id: 'spokes', status: 'ok', message: `2 spokes from the Spokes parameter: ${ACCOUNT_A}:us-east-1, ${ACCOUNT_B}:eu-west-1` }),
+        expect.objectContaining({ id: 'spoke-reachable', resource: `${ACCOUNT_A}:us-east-1`, status: 'ok' }),
+        expect.objectContaining({ id: 'spoke-reachable', resource: `${ACCOUNT_B}:eu-west-1`, status: 'fail', message: 'unreachable at the last reconcile: AccessDenied: not authorized to perform sts:AssumeRole', fix: expect.stringContaining('ec2ip deploy --spokes') }),
+      ]);
+      // The rest of the hub's path is checked as for a single account.
+      expect(report.checks.filter((c) => c.section === 'events' && c.status !== 'ok')).toEqual([]);
+      expect(report.checks.find((c) => c.id === 'stack-settings')?.message).toMatch(/^hub; /);
+    } finally {
+      await dns.stop();
+    }
+  });
+});
