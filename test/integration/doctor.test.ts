@@ -21,8 +21,10 @@ import type { Check, Report } from '../../scripts/doctor/report.js';
 
 const show = (r: Ran) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
+// One useMoto for the file: a second one would restore the environment after the first describe.
+const aws = useMoto();
+
 describe('ec2ip doctor on a deployed stack', () => {
-  const aws = useMoto();
   const config = { endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const cfn = new CloudFormationClient(config);
   const events = new EventBridgeClient(config);
@@ -236,7 +238,6 @@ describe('ec2ip doctor on a deployed stack', () => {
 });
 
 describe('ec2ip doctor on a hub', () => {
-  const aws = useMoto();
   const logs = new CloudWatchLogsClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
   it('lists the spokes as the hub sees them, each reachable or not with the reason its function logged', async () => {
