@@ -66,6 +66,8 @@ describe('ec2ip doctor on a deployed stack', () => {
     await logs.send(new PutLogEventsCommand({ logGroupName: '/aws/lambda/ec2ip', logStreamName: '2026/01/01/[$LATEST]test', logEvents: [{ timestamp: Date.now() - 5 * 60_000, message: line }] }));
   });
 
+  const depthOf = async (url: string) => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
+
   const doctor = async (...args: string[]) => {
     const ran = await cli(['doctor', '--dns-server', dns.address, '--json', ...args]);
     expect([0, 1], show(ran)).toContain(ran.code);
@@ -126,6 +128,31 @@ describe('ec2ip doctor on a deployed stack', () => {
       'instances plan',
     ]);
     expect(report).toMatchObject({ schemaVersion: 1, stack: 'ec2ip', region: REGION, exitCode: 0, summary: { warn: 0, fail: 0 } });
+  });
+
+  it('says which permission a refused check lacks and goes on with the others; usage errors exit 2', async () => {
+    const proxy = await startProxy({ target: aws.endpoint, deny: ({ service, action }) => service === 'events' && action === 'DescribeRule' });
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    let ran: Ran;
+    try {
+      ran = await cli(['doctor', '--dns-server', dns.address, '--json']);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = aws.endpoint;
+      await proxy.stop();
+    }
+    expect(ran.code, show(ran)).toBe(0);
+    const report = JSON.parse(ran.stdout) as Report;
+    expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([
+      expect.objectContaining({ id: 'rule-enabled', resource: ids.StateChangeRule, status: 'warn', missingPermission: 'events:DescribeRule' }),
+      expect.objectContaining({ id: 'rule-enabled', resource: ids.TagChangeRule, status: 'warn', missingPermission: 'events:DescribeRule' }),
+    ]);
+    expect(report.checks).toHaveLength(19);
+
+    for (const args of [['--yes'], ['--dns-server', 'resolver.example'], ['--bogus']]) {
+      const bad = await cli(['doctor', ...args]);
+      expect(bad.code, show(bad)).toBe(2);
+      expect(bad.stdout).toBe('');
+    }
   });
 
   it('shows each broken thing on its own line with its fix, and nothing else changing', async () => {
@@ -204,7 +231,16 @@ describe('ec2ip doctor on a deployed stack', () => {
     const dlq = ids.DeadLetterQueue as string;
     const body = JSON.stringify({ version: '0', id: 'e1', 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', account: '123456789012', time: new Date().toISOString(), region: REGION, resources: [`arn:aws:ec2:${REGION}:123456789012:instance/${web}`], detail: { 'instance-id': web, state: 'running' } });
     await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body }));
-    const broken = await doctor();
+    // Reading the dead letter is a read: ReceiveMessage, nothing deleted, nothing hidden.
+    const proxy = await startProxy({ target: aws.endpoint });
+    process.env.AWS_ENDPOINT_URL = proxy.url;
+    const broken = await doctor().finally(async () => {
+      process.env.AWS_ENDPOINT_URL = aws.endpoint;
+      await proxy.stop();
+    });
+    expect(proxy.requests.filter((r) => r.action === 'ReceiveMessage')).toHaveLength(1);
+    expect(proxy.requests.filter((r) => !/^(Describe|List|Get|Receive|Filter)|^GET |\/operation\/GetMetricData$/.test(r.action)).map((r) => r.action)).toEqual([]);
+    expect(await depthOf(dlq)).toBe(1);
     expect(changed(healthy, broken.report).changed).toEqual([expect.objectContaining({ id: 'dead-letters', status: 'fail', message: expect.stringContaining(`1 event failed 10 times`), fix: expect.stringContaining('ec2ip doctor --redrive') })]);
     expect(broken.report.checks.find((c) => c.id === 'dead-letters')?.message).toContain(`about ${web}`);
 
@@ -215,8 +251,8 @@ describe('ec2ip doctor on a deployed stack', () => {
 
     const redriven = await doctor('--redrive', '--yes');
     expect(redriven.report.checks.at(-1)).toMatchObject({ section: 'redrive', status: 'ok', message: expect.stringContaining('moved 1 message back') });
-    const depth = async (url: string) => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
-    expect(await depth(dlq)).toBe(0);
+    expect(await depthOf(dlq)).toBe(0);
+    expect(await depthOf(ids.EventQueue as string)).toBe(1);
     const after = await doctor();
     expect(after.ran.code).toBe(0);
     expect(changed(healthy, after.report).changed).toEqual([]);
