@@ -14,7 +14,7 @@ import { LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingC
 import { ChangeResourceRecordSetsCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createZone, REGION, runInstance, startInstances, stopInstances, useMoto } from '../support/moto.js';
-import { cli, publish, type Ran } from '../support/cli.js';
+import { cli, publish, runBuilt, tempDir, type Ran } from '../support/cli.js';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startProxy } from '../support/aws-proxy.js';
 import type { Check, Report } from '../../scripts/doctor/report.js';
@@ -270,6 +270,21 @@ describe('ec2ip doctor on a deployed stack', () => {
     expect(report.checks.filter((c) => c.status !== 'ok')).toEqual([
       expect.objectContaining({ id: 'template-version', status: 'fail', message: expect.stringMatching(/template version 0\.0\.9, older than this ec2ip \d+\.\d+\.\d+/), fix: "run ec2ip deploy (it keeps the stack's settings)" }),
     ]);
+  });
+});
+
+describe('ec2ip doctor as a user runs it (dist/cli.mjs)', () => {
+  it('exits 2 with what to do when there are no credentials, and prints its help', async () => {
+    const env = { PATH: process.env.PATH ?? '', HOME: tempDir(), AWS_CONFIG_FILE: '/nonexistent/aws-config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const ran = await runBuilt(['doctor', '--region', 'us-east-1'], env);
+    expect(ran.code, show(ran)).toBe(2);
+    expect(ran.stderr).toMatch(/^ec2ip doctor: no usable AWS credentials while .*aws configure/);
+    expect(ran.stdout).toBe('');
+    const help = await runBuilt(['doctor', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: ec2ip doctor [--stack-name NAME] [--json]');
+    const top = await runBuilt(['--help'], env);
+    expect(top.stdout).toMatch(/\n {2}doctor {7}check the deployed stack end to end/);
   });
 });
 
