@@ -186,5 +186,45 @@ events_models.EventsBackend._normalize_event_bus_arn = _normalize_event_bus
 # CloudFormation's Ref of an AWS::Events::EventBus is its name; moto's model has no physical id.
 events_models.EventBus.physical_resource_id = property(lambda self: self.name)
 
+
+# CloudFormation's AWS::Events::EventBusPolicy, which moto 5.2.1 skips: one statement (Sid =
+# StatementId) in the bus's resource policy, as PutPermission with a Policy would add it.
+class EventBusPolicy(CloudFormationModel):
+    __module__ = "moto.events.models"
+
+    def __init__(self, name, bus, sid):
+        self.name = name
+        self.bus = bus
+        self.sid = sid
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        bus_name = properties.get("EventBusName") or "default"
+        if not isinstance(bus_name, str):
+            bus_name = bus_name.name
+        bus = events_models.events_backends[account_id][region_name].describe_event_bus(bus_name.split("/")[-1])
+        statement = dict(properties["Statement"])
+        statement["Sid"] = properties["StatementId"]
+        bus._statements[statement["Sid"]] = events_models.EventBusPolicyStatement.from_dict(statement)
+        return cls(resource_name, bus, statement["Sid"])
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        original_resource.bus.remove_statement(original_resource.sid)
+        return cls.create_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
 if __name__ == "__main__":
     main(sys.argv[1:])

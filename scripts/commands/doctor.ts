@@ -126,7 +126,7 @@ export async function doctor(args: string[], io: Io, options: DoctorOptions = {}
   }
   await checkZones(ctx.clients.route53, ctx.config, servers, sink);
   if (stack?.hub) {
-    await checkHub(cfn, c.logs, stack, sink, now());
+    await checkHub(cfn, c.logs, c.events, stack, sink, now());
     // The spoke roles trust the hub's function role only: the CLI cannot read the spokes' instances.
     sink({
       section: 'instances',

@@ -6,6 +6,7 @@
  */
 import { ListStackInstancesCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FilterLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeEventBusCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { probe, type Sink } from './probe.js';
 import type { StackInfo } from './stack.js';
 
@@ -19,7 +20,28 @@ export function parseSpokes(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-export async function checkHub(cfn: CloudFormationClient, logs: CloudWatchLogsClient, stack: StackInfo, sink: Sink, now: Date): Promise<void> {
+type BusStatement = { Effect?: string; Principal?: unknown; Action?: string | string[]; Condition?: Record<string, Record<string, unknown>> };
+
+/** Whether the bus policy lets `account` put events on the bus: by account, or by organization (`aws:PrincipalOrgID`). */
+export function busAdmits(policy: string | undefined, account: string): 'account' | 'organization' | undefined {
+  let statements: BusStatement[] = [];
+  try {
+    statements = [(JSON.parse(policy ?? '{}') as { Statement?: BusStatement | BusStatement[] }).Statement ?? []].flat();
+  } catch {
+    return undefined;
+  }
+  for (const st of statements) {
+    if (st.Effect !== 'Allow' || ![st.Action ?? []].flat().some((a) => a === 'events:PutEvents' || a === 'events:*')) continue;
+    const principal = st.Principal as { AWS?: string | string[] } | string | undefined;
+    const principals = typeof principal === 'string' ? [principal] : [principal?.AWS ?? []].flat();
+    if (principals.some((p) => p === account || p === `arn:aws:iam::${account}:root` || new RegExp(`^arn:aws[a-z-]*:iam::${account}:root$`).test(p))) return 'account';
+    const org = Object.values(st.Condition ?? {}).some((keys) => Object.keys(keys).some((k) => k.toLowerCase() === 'aws:principalorgid'));
+    if (principals.includes('*') && org) return 'organization';
+  }
+  return undefined;
+}
+
+export async function checkHub(cfn: CloudFormationClient, logs: CloudWatchLogsClient, events: EventBridgeClient, stack: StackInfo, sink: Sink, now: Date): Promise<void> {
   const fn = stack.resources.SyncFunction ?? stack.outputs.FunctionName ?? stack.name;
   let spokes = parseSpokes(stack.parameters.Spokes);
   const stackSet = stack.parameters.SpokeStackSet;
@@ -48,6 +70,27 @@ export async function checkHub(cfn: CloudFormationClient, logs: CloudWatchLogsCl
     ...(spokes.length > 0 ? {} : { fix: 'run `ec2ip deploy --spokes --accounts … --regions …`, or `ec2ip deploy --hub --spoke-list ACCOUNT:REGION,…`' }),
   });
   if (spokes.length === 0) return;
+
+  const bus = stack.resources.SpokeBus;
+  if (bus) {
+    await probe(sink, { section: 'hub', id: 'spoke-forwarding', resource: bus, action: 'events:DescribeEventBus' }, async () => {
+      const { Policy } = await events.send(new DescribeEventBusCommand({ Name: bus }));
+      for (const spoke of spokes) {
+        const account = spoke.split(':')[0] ?? '';
+        const how = busAdmits(Policy, account);
+        sink({
+          section: 'hub',
+          id: 'spoke-forwarding',
+          status: how ? 'ok' : 'fail',
+          resource: spoke,
+          message: how
+            ? `the hub's bus ${bus} admits its forwarded events (${how === 'account' ? 'by account' : 'by organization'}); its own rules live in ${account} and are not read from here`
+            : `the hub's bus ${bus} does not admit events from ${account}: its spoke rules' deliveries are refused`,
+          ...(how ? {} : { fix: `run \`ec2ip deploy --hub --member-accounts ${account},…\` (or --organization-id) so the bus policy admits it` }),
+        });
+      }
+    });
+  }
 
   await probe(sink, { section: 'hub', id: 'spoke-reachable', resource: stack.name, action: 'logs:FilterLogEvents' }, async () => {
     const group = `/aws/lambda/${fn}`;

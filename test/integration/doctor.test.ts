@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DescribeStackResourcesCommand, CloudFormationClient, GetTemplateCommand, UpdateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DisableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DisableRuleCommand, EventBridgeClient, PutPermissionCommand, RemovePermissionCommand } from '@aws-sdk/client-eventbridge';
 import { LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { ChangeResourceRecordSetsCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -317,12 +317,24 @@ describe('ec2ip doctor on a hub', () => {
       const report = JSON.parse(ran.stdout) as Report;
       expect(report.checks.filter((c) => c.section === 'hub')).toEqual([
         expect.objectContaining({ id: 'spokes', status: 'ok', message: `2 spokes from the Spokes parameter: ${ACCOUNT_A}:us-east-1, ${ACCOUNT_B}:eu-west-1` }),
+        expect.objectContaining({ id: 'spoke-forwarding', resource: `${ACCOUNT_A}:us-east-1`, status: 'ok', message: expect.stringContaining('admits its forwarded events (by account)') }),
+        expect.objectContaining({ id: 'spoke-forwarding', resource: `${ACCOUNT_B}:eu-west-1`, status: 'ok' }),
         expect.objectContaining({ id: 'spoke-reachable', resource: `${ACCOUNT_A}:us-east-1`, status: 'ok' }),
         expect.objectContaining({ id: 'spoke-reachable', resource: `${ACCOUNT_B}:eu-west-1`, status: 'fail', message: 'unreachable at the last reconcile: AccessDenied: not authorized to perform sts:AssumeRole', fix: expect.stringContaining('ec2ip deploy --spokes') }),
       ]);
       // The rest of the hub's path is checked as for a single account.
       expect(report.checks.filter((c) => c.section === 'events' && c.status !== 'ok')).toEqual([]);
       expect(report.checks.find((c) => c.id === 'stack-settings')?.message).toMatch(/^hub; /);
+
+      // The bus stops admitting spoke B's account: only its forwarding line fails.
+      const bridge = new EventBridgeClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      await bridge.send(new RemovePermissionCommand({ EventBusName: 'ec2ip-spokes', StatementId: 'ec2ip-member-accounts' }));
+      await bridge.send(new PutPermissionCommand({ EventBusName: 'ec2ip-spokes', Action: 'events:PutEvents', Principal: ACCOUNT_A, StatementId: 'only-a' }));
+      const narrowed = JSON.parse((await cli(['doctor', '--dns-server', dns.address, '--json'])).stdout) as Report;
+      const before = new Map(report.checks.map((c) => [`${c.id} ${c.resource}`, c.status]));
+      expect(narrowed.checks.filter((c) => before.get(`${c.id} ${c.resource}`) !== c.status)).toEqual([
+        expect.objectContaining({ id: 'spoke-forwarding', resource: `${ACCOUNT_B}:eu-west-1`, status: 'fail', fix: expect.stringContaining(`--member-accounts ${ACCOUNT_B}`) }),
+      ]);
     } finally {
       await dns.stop();
     }

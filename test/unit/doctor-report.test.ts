@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { admits, describeDeadLetter, ruleArnOf } from '../../scripts/doctor/events.js';
 import { scheduleIntervalMs } from '../../scripts/doctor/function.js';
+import { busAdmits, parseSpokes } from '../../scripts/doctor/hub.js';
 import { probe } from '../../scripts/doctor/probe.js';
 import { DOCTOR_JSON_SCHEMA, formatCheck, formatReport, report, type Check } from '../../scripts/doctor/report.js';
 import { compareVersions, templateVersion } from '../../scripts/doctor/stack.js';
@@ -113,6 +114,18 @@ describe('check helpers', () => {
     expect(describeDeadLetter(JSON.stringify({ resources: ['arn:aws:ec2:us-east-1:1:instance/i-0def'], detail: {} }))).toBe('i-0def');
     expect(describeDeadLetter('{"detail":{}}')).toBe('no instance id (a malformed event)');
     expect(describeDeadLetter('nope')).toBe('not JSON (a malformed event)');
+  });
+
+  it('decides whether the hub bus admits a spoke account, by account or by organization', () => {
+    const policy = (statement: object) => JSON.stringify({ Statement: [statement] });
+    const base = { Effect: 'Allow', Action: 'events:PutEvents', Resource: 'arn:aws:events:us-east-1:1:event-bus/b' };
+    expect(busAdmits(policy({ ...base, Principal: { AWS: ['111111111111', '222222222222'] } }), '222222222222')).toBe('account');
+    expect(busAdmits(policy({ ...base, Principal: { AWS: 'arn:aws:iam::111111111111:root' } }), '111111111111')).toBe('account');
+    expect(busAdmits(policy({ ...base, Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } } }), '333333333333')).toBe('organization');
+    expect(busAdmits(policy({ ...base, Principal: '*' }), '333333333333')).toBeUndefined();
+    expect(busAdmits(policy({ ...base, Effect: 'Deny', Principal: { AWS: '111111111111' } }), '111111111111')).toBeUndefined();
+    expect(busAdmits(undefined, '111111111111')).toBeUndefined();
+    expect(parseSpokes(' 111111111111:us-east-1, 222222222222/eu-west-1 ,')).toEqual(['111111111111:us-east-1', '222222222222:eu-west-1']);
   });
 
   it('reads the schedule interval, and orders versions', () => {
