@@ -41,6 +41,8 @@ FAIL, with the resource's name and, for anything not ok, the fix:
              delegation in public DNS names its name servers; its negative TTL
   instances  each ec2ip:name instance is published as EC2 says now, or why not;
              what \`ec2ip plan\` would change
+  hub        the spokes; the hub's bus admits each one's events; each reachable at
+             the hub's last reconcile, or why not
 A check that cannot run for lack of permission says which action is missing.
 It writes nothing, except --redrive.
 

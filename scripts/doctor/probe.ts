@@ -6,16 +6,18 @@ import type { Check, Section } from './report.js';
 export type Sink = (check: Check) => void;
 
 /**
- * Runs `body`; an access-denied error becomes a `warn` naming `action` (the IAM action the
- * check needs), any other error a `warn` saying the check could not run and why. The other
+ * Runs `body`; an access-denied error becomes a `warn` naming the refused IAM action (from
+ * AWS's message, else `action`, the one the check needs first), any other error a `warn` saying the check could not run and why. The other
  * checks go on either way.
  */
 export async function probe(sink: Sink, where: { section: Section; id: string; resource: string; action: string }, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    const { section, id, resource, action } = where;
+    const { section, id, resource } = where;
     if (isAccessDenied(error)) {
+      // AWS names the refused action ("… is not authorized to perform: route53:ListResourceRecordSets …").
+      const action = /perform: ([a-z0-9-]+:[A-Za-z]+)/.exec((error as { message?: string }).message ?? '')?.[1] ?? where.action;
       sink({
         section,
         id,

@@ -86,6 +86,9 @@ describe('probe', () => {
       expect.objectContaining({ status: 'warn', id: 'rule-target', message: 'not checked: Error: boom' }),
     ]);
     expect(lines[1]).not.toHaveProperty('missingPermission');
+    const route53 = Object.assign(new Error('User: arn:aws:iam::1:user/x is not authorized to perform: route53:ListResourceRecordSets on resource: hostedzone/Z1'), { name: 'AccessDenied' });
+    await probe((c) => lines.push(c), { section: 'instances', id: 'plan', resource: 'ec2ip plan', action: 'ec2:DescribeInstances' }, () => Promise.reject(route53));
+    expect(lines[2]).toMatchObject({ missingPermission: 'route53:ListResourceRecordSets' });
   });
 });
 
