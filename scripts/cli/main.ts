@@ -15,6 +15,7 @@ import { CliError, EXIT, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { code } from '../commands/code.js';
 import { demo } from '../commands/demo.js';
+import { doctor } from '../commands/doctor.js';
 import { deploy } from '../commands/deploy.js';
 import { get } from '../commands/get.js';
 import { knownHosts } from '../commands/known-hosts.js';
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   stop: { summary: 'stop an instance (--wait: until it is stopped)', load: async () => stop },
   code: { summary: 'open VS Code Remote-SSH on an instance', load: async () => code },
   'known-hosts': { summary: 'verified SSH host keys (recorded at first boot, the console, or --via ssm), for known_hosts', load: async () => knownHosts },
+  doctor: { summary: 'check the deployed stack end to end: ok / warn / FAIL with the fix', load: async () => doctor },
   plan: { summary: 'show what a reconcile would change; writes nothing', load: async () => plan },
   reconcile: { summary: 'bring every record and parameter up to date now', load: async () => reconcile },
   deploy: { summary: 'build and deploy the stack (change set, live events, outputs)', load: async () => deploy },
