@@ -98,6 +98,20 @@ export function puttyProxyCommand(self: SelfCommand, flags: ProxyFlags, platform
   return [...words.map((w) => w.replace(/\\/g, '\\\\')), 'proxy', '%host', '%port', ...proxyFlags(flags)].join(' ');
 }
 
+/**
+ * The proxy command the config writers (`ssh-config --proxy`, `putty --proxy`) put in each
+ * block or session: this ec2ip, the connect flags given, and the settings it resolved (so the
+ * proxy never needs to read the stack), in the client's own syntax.
+ */
+export function configProxyCommand(
+  client: 'openssh' | 'putty',
+  connect: Pick<ProxyFlags, 'start' | 'wait' | 'private' | 'via'>,
+  settings: { region: string; prefix: string; profile: string | undefined; stackName: string | undefined },
+): string {
+  const flags: ProxyFlags = { start: connect.start ?? false, wait: connect.wait, private: connect.private ?? false, via: connect.via, ...settings };
+  return (client === 'openssh' ? opensshProxyCommand : puttyProxyCommand)(thisEc2ip(), flags, currentPlatform());
+}
+
 /** The running ec2ip as a command (see selfCommand). */
 export function thisEc2ip(): SelfCommand {
   const script = process.argv[1];

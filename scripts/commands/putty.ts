@@ -17,7 +17,7 @@ import type { Io } from '../cli/io.js';
 import { verifiedKeysOf } from '../cli/verified-keys.js';
 import { CONNECT_OPTIONS, parseConnectOptions } from '../cli/connect-options.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
-import { currentPlatform, puttyProxyCommand, thisEc2ip } from '../cli/proxy-command.js';
+import { configProxyCommand } from '../cli/proxy-command.js';
 import {
   decodeReg,
   encodeReg,
@@ -128,11 +128,7 @@ export async function putty(args: string[], io: Io): Promise<number> {
   const ctx = await loadContext(values, io);
   const targets = await loadSshTargets(ctx, io, prefer);
   const proxyCommand = values.proxy
-    ? puttyProxyCommand(
-        thisEc2ip(),
-        { start: connect.start, wait: connect.wait, private: connect.private, via: connect.via, region: ctx.config.region, profile: values.profile, prefix: ctx.config.prefix, stackName: values['stack-name'] },
-        currentPlatform(),
-      )
+    ? configProxyCommand('putty', connect, { region: ctx.config.region, prefix: ctx.config.prefix, profile: values.profile, stackName: values['stack-name'] })
     : undefined;
   const sessions = targets.map((t) => session(t, prefix, { user, port, keyFile: key.sessionPath, proxyCommand }));
   const bad = sessions.flatMap((s) => {

@@ -13,7 +13,7 @@ import type { Io } from '../cli/io.js';
 import { verifiedKeysOf } from '../cli/verified-keys.js';
 import { CONNECT_OPTIONS, parseConnectOptions } from '../cli/connect-options.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
-import { currentPlatform, opensshProxyCommand, thisEc2ip } from '../cli/proxy-command.js';
+import { configProxyCommand } from '../cli/proxy-command.js';
 import type { Published } from '../cli/published.js';
 import { loadSshTargets, parsePrefer, sshTargets, type SshTarget } from '../cli/ssh-targets.js';
 import { refuseLink, refuseSshConfig, resolvedPath, writeFileIfChanged } from '../cli/write-file.js';
@@ -109,11 +109,7 @@ export async function sshConfig(args: string[], io: Io): Promise<number> {
   const ctx = await loadContext(values, io);
   const targets = await loadSshTargets(ctx, io, prefer);
   const proxyCommand = values.proxy
-    ? opensshProxyCommand(
-        thisEc2ip(),
-        { start: connect.start, wait: connect.wait, private: connect.private, via: connect.via, region: ctx.config.region, profile: values.profile, prefix: ctx.config.prefix, stackName: values['stack-name'] },
-        currentPlatform(),
-      )
+    ? configProxyCommand('openssh', connect, { region: ctx.config.region, prefix: ctx.config.prefix, profile: values.profile, stackName: values['stack-name'] })
     : undefined;
   const blocks = targets.map((t) => hostBlock(t, { user, identityFile: identity, port, knownHostsFile, proxyCommand }));
   // Read before anything is written: a refused GetConsoleOutput leaves both files as they were.

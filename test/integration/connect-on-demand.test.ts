@@ -15,7 +15,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { unixName } from '../../scripts/cli/putty-sessions.js';
 import { countCalls, startProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { publish, runBuilt, runCommand, tempDir, CLI_BUNDLE, type Ran } from '../support/cli.js';
-import { consoleAnswer, consoleWith } from '../support/console-output.js';
+import { consoleAnswer, consoleWith } from '../support/aws-answers.js';
 import { cleanEnv } from '../support/installed.js';
 import { createZone, describe as describeInstance, putParameter, runInstance, stopInstances, terminateInstances, useMoto } from '../support/moto.js';
 import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
