@@ -400,6 +400,17 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     },
   );
 
+  it("docs/connecting.md quotes the person's connect and Run Command policies as they are, and links them; docs/scripts.md links them", () => {
+    const connecting = readFileSync(new URL('../../docs/connecting.md', import.meta.url), 'utf8');
+    const scripts = readFileSync(new URL('../../docs/scripts.md', import.meta.url), 'utf8');
+    for (const file of [USER_POLICIES.connect, USER_POLICIES.hostKeysSsm]) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      expect(connecting, `docs/connecting.md quotes ${file}`).toContain(`\`\`\`json\n${text}\`\`\``);
+      expect(connecting).toContain(`](../${file})`);
+      expect(scripts).toContain(`](../${file})`);
+    }
+  });
+
   it('finds a misspelt action, condition key and resource', async () => {
     const broken: Found = {
       where: 'broken',
