@@ -18,6 +18,7 @@ import { publish, runBuilt, runCommand, tempDir, CLI_BUNDLE, type Ran } from '..
 import { consoleAnswer, consoleWith } from '../support/aws-answers.js';
 import { cleanEnv } from '../support/installed.js';
 import { createZone, describe as describeInstance, putParameter, runInstance, stopInstances, terminateInstances, useMoto } from '../support/moto.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 import { freePort, keygen, startSshd, type Sshd } from '../support/sshd.js';
 import { writeStandInAws } from '../support/stand-in-aws.js';
 import { requireTool } from '../support/tools.js';
@@ -28,6 +29,8 @@ const GRACE_ENV = 'EC2IP_TEST_ONLY_PUBLISH_GRACE_MS';
 
 describe('connecting on demand through ec2ip proxy, with real sshd, ssh, scp and plink', () => {
   const aws = useMoto();
+  // The person's calls (the CLI, and ec2ip proxy under ssh) against the policies docs/connecting.md quotes; the test's own are not theirs.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.connect] });
   const tools: Record<string, string> = {};
   let dir: string;
   let port: number;
@@ -56,6 +59,7 @@ describe('connecting on demand through ec2ip proxy, with real sshd, ssh, scp and
     web = await runInstance({ tags: { 'ec2ip:name': 'web' } });
     await Promise.all([putParameter('/ec2ip/web/instance-id', web), putParameter('/ec2ip/web/public-ip', ONE), putParameter('/ec2ip/web/private-ip', TWO)]);
     proxy = await startProxy({
+      ...audit.hooks,
       target: aws.endpoint,
       respond: ({ service, action, body }) =>
         service === 'ec2' && action === 'GetConsoleOutput' ? consoleAnswer(new URLSearchParams(body).get('InstanceId') ?? '', consoleWith(hostKeys)) : undefined,
@@ -69,7 +73,7 @@ describe('connecting on demand through ec2ip proxy, with real sshd, ssh, scp and
 
   /** The environment of a user's shell: the AWS settings (moto through the proxy) and a home of its own. */
   const userEnv = (home: string, extra: Record<string, string> = {}) =>
-    cleanEnv({ HOME: home, AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', ...extra });
+    cleanEnv({ HOME: home, AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: USER_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', ...extra });
   const ec2ip = (args: string[], home: string, extra: Record<string, string> = {}) => runBuilt(args, userEnv(home, extra), 120_000);
   const sshd = async (address: string, keys = realKeys) => {
     const server = await startSshd({ dir, address, port, hostKeys: keys, authorizedKeys: join(dir, 'authorized_keys'), extraOptions: ['LogLevel=VERBOSE'] });

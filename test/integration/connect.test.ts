@@ -16,6 +16,7 @@ import { runBuilt, runCommand as client, tempDir } from '../support/cli.js';
 import { cleanEnv } from '../support/installed.js';
 import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
 import { scheduledEvent } from '../support/events.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 import { loadHandler, putParameter, runInstance, startInstances, stopInstances, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
 import { parseReg, PUTTY_SETTING_TYPES, regToPuttyDir } from '../support/reg-file.js';
@@ -29,6 +30,8 @@ const IPV6 = '::1';
 
 describe('connecting across a stop/start with real sshd, ssh and plink', () => {
   const aws = useMoto();
+  // The person's calls (the CLI, and ec2ip proxy under ssh) against the policies docs/connecting.md quotes; the Lambda's are not theirs.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.connect] });
   const tools: Record<string, string> = {};
   let dir: string;
   let port: number;
@@ -59,6 +62,7 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
     await Promise.all([putParameter('/ec2ip/web/instance-id', web), putParameter('/ec2ip/web/public-ip', BEFORE), putParameter('/ec2ip/web/private-ip', '172.31.5.20')]);
     consoleKeys = hostKeys;
     proxy = await startProxy({
+      ...audit.hooks,
       target: aws.endpoint,
       respond: ({ service, action, body }) => {
         if (service !== 'ec2' || action !== 'GetConsoleOutput' || !consoleKeys) return undefined;
@@ -75,7 +79,7 @@ describe('connecting across a stop/start with real sshd, ssh and plink', () => {
 
   /** The built CLI as a user runs it, against moto through the proxy, with a home of its own. */
   const ec2ip = (args: string[], home = join(dir, 'home')) =>
-    runBuilt(args, cleanEnv({ HOME: home, AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }));
+    runBuilt(args, cleanEnv({ HOME: home, AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: USER_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }));
 
   const instance = async (address: string, keys = [join(dir, 'host_ed25519'), join(dir, 'host_ecdsa'), join(dir, 'host_rsa')]) => {
     const server = await startSshd({ dir, address, port, hostKeys: keys, authorizedKeys: join(dir, 'authorized_keys') });

@@ -21,6 +21,7 @@ import { runBuilt, tempDir } from '../support/cli.js';
 import { scheduledEvent, sqsEvent, stateChangeEvent } from '../support/events.js';
 import { cleanEnv } from '../support/installed.js';
 import { ACCOUNT_A, deploySpokeStack, hubEnv, runSpokeInstance, spokeClients, spokeParameters } from '../support/hub.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 import { createZone, getParameters, loadHandler, putParameter, runInstance, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
 import { keygen } from '../support/sshd.js';
@@ -30,6 +31,8 @@ type Respond = (request: { service: string; action: string; body: string }) => A
 
 describe('host keys recorded at first sight', () => {
   const aws = useMoto();
+  // Only `ec2ip known-hosts --via ssm`'s calls, signed with the person's key, are evaluated: against the policies docs/connecting.md quotes.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.connect, USER_POLICIES.hostKeysSsm] });
   let keys: string[];
   let otherKeys: string[];
   let proxy: AwsProxy;
@@ -46,7 +49,7 @@ describe('host keys recorded at first sight', () => {
   beforeEach(async () => {
     offset = 0;
     respond = () => undefined;
-    proxy = await startProxy({ target: aws.endpoint, respond: (r) => respond(r) });
+    proxy = await startProxy({ ...audit.hooks, target: aws.endpoint, respond: (r) => respond(r) });
     // The function's clients take their endpoint from the SDK's standard environment.
     process.env.AWS_ENDPOINT_URL = proxy.url;
   });
@@ -215,7 +218,7 @@ describe('host keys recorded at first sight', () => {
   });
 
   describe('ec2ip known-hosts --via ssm', () => {
-    const ec2ip = (args: string[]) => runBuilt(args, cleanEnv({ HOME: tempDir(), AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }), 60_000);
+    const ec2ip = (args: string[]) => runBuilt(args, cleanEnv({ HOME: tempDir(), AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: USER_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }), 60_000);
 
     /** Run Command answered as SSM does: SendCommand, then one InProgress poll, then `final`. */
     function runCommand(final: (commandId: string, instanceId: string) => Answer, sent: string[]) {

