@@ -142,7 +142,9 @@ async function killNpmAlone(args: string[], env: NodeJS.ProcessEnv, ready: (npm:
     expect(held, output).toContain(moto);
     expect(held.length, output).toBeGreaterThanOrEqual(3);
     expect(groupOf(moto)).toBe(moto);
-    expect(held.filter(running)).toEqual(held);
+    // Not every one of `held` is checked to run still: the bench's short-lived children (its
+    // cold-start nodes) come and go; one started after the snapshot is in npm's group.
+    expect(running(moto)).toBe(true);
     process.kill(npm, 'SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(await leftAfter(10_000, held, [moto, npm]), output).toEqual([]);
