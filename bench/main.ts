@@ -22,6 +22,7 @@ import { countCalls, startProxy } from '../test/support/aws-proxy.js';
 import { coldOnce, lambdaEnv, measureColdStart, type ColdStartResult } from './cold-start.js';
 import { createZone, runInstances, seeder } from './lib/aws.js';
 import { startMoto } from './lib/moto-server.js';
+import { onNpmGone } from '../scripts/cli/npm-watch.js';
 import { CLI_BUNDLE, connectBench, type ConnectResult } from './connect.js';
 import { burst, hubBurst, roundTrips, throttledBurst, type BurstResult, type HubBurstResult, type QueueModel, type RoundTripCase, type ThrottledResult } from './scenarios.js';
 
@@ -77,6 +78,8 @@ const moto = await startMoto();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void moto.stop().finally(() => process.exit(130)));
 }
+// Under `npm run bench` a SIGKILLed npm leaves the bench's shell running: end as if signalled.
+const npmWatch = onNpmGone(() => process.kill(process.pid, 'SIGTERM'), process.env);
 const started = performance.now();
 try {
   const stamp = <T,>(value: T) => ({ measuredAt: new Date().toISOString(), bundle: args.bundle ?? 'dist/sync/index.mjs', ...value });
@@ -87,6 +90,7 @@ try {
   if (sections.has('throttle')) results.throttled = stamp(await throttleSection());
   if (sections.has('connect')) results.connect = stamp(await connectSection());
 } finally {
+  clearInterval(npmWatch);
   await moto.stop();
 }
 results.benchSeconds = Math.round((performance.now() - started) / 1000);

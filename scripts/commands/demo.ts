@@ -21,6 +21,7 @@ import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sqsBatch, scheduledEvent, stateChangeEvent } from '../cli/demo-events.js';
 import { defaultLauncher, startEmulator, type Emulator } from '../cli/emulator.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
+import { onNpmGone } from '../cli/npm-watch.js';
 import type { Io } from '../cli/io.js';
 import { parse } from '../cli/options.js';
 import { formatTable } from '../cli/table.js';
@@ -91,11 +92,14 @@ export async function demo(args: string[], io: Io): Promise<number> {
   process.once('exit', onExit);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Under `npm start` a SIGKILLed npm leaves the demo's shell running: end as if signalled.
+  const npmWatch = onNpmGone(() => process.kill(process.pid, 'SIGTERM'), io.env);
   try {
     emulator = await startEmulator({ launcher: defaultLauncher(io.env), onSpawn: (spawned) => (emulator = spawned) });
     io.stderr(`moto_server pid ${emulator.pid} listening on ${emulator.endpoint}\n`);
     await run(io, emulator, bundle);
   } finally {
+    clearInterval(npmWatch);
     process.removeListener('exit', onExit);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

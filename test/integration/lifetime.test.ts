@@ -2,7 +2,9 @@
  * Nothing a run starts outlives it, and nothing it writes to the temporary folder stays: the
  * demo and a child vitest (what `npm test` starts: an emulator per worker, a test's sshd) are
  * SIGKILLed and every process they started must be gone within seconds, looked up by pid,
- * never by name; test files that pass or fail leave no `ec2ip-*` folder in a private TMPDIR.
+ * never by name; so is npm alone, under `npm run test:integration`, `npm start` and `npm run
+ * bench` (its `sh -c` outlives it, so the step must notice npm itself); test files that pass
+ * or fail leave no `ec2ip-*` folder in a private TMPDIR.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -46,6 +48,43 @@ function groupMembers(group: number): number[] {
     });
 }
 
+/** The parent of every running process, from /proc. */
+function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ').pop()?.split(' ') ?? [];
+      if (fields[0] !== 'Z') map.set(Number(name), Number(fields[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return map;
+}
+
+/** The running descendants of `root` (children, their children, …). */
+function descendants(root: number): number[] {
+  const ppid = parents();
+  const found: number[] = [];
+  let frontier = [root];
+  while (frontier.length > 0) {
+    const next = [...ppid].filter(([, parent]) => frontier.includes(parent)).map(([pid]) => pid);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
+
+/** The process group of `pid`, or undefined when it is gone. */
+function groupOf(pid: number): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls until none of `pids` runs and no process is left in the `groups`; returns what still runs after `ms`. */
 async function leftAfter(ms: number, pids: number[], groups: number[] = []): Promise<number[]> {
   const deadline = Date.now() + ms;
@@ -65,6 +104,68 @@ async function waitForJson<T>(file: string, child: ReturnType<typeof spawn>, out
     if (Date.now() > deadline) throw new Error(`the child wrote no ${file} within 90 s:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Polls `probe` every 200 ms until it returns a value, or throws after `ms` with the output. */
+async function until<T>(what: string, ms: number, probe: () => T | undefined, output: () => string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms / 1000} s:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Runs `npm args` in a process group of its own, waits for `ready` (given npm's pid and output)
+ * to name the emulator it started, SIGKILLs npm alone and expects every process under it, and
+ * the emulator's group and npm's, to be gone within 10 s (a loaded machine: npm's watchers poll
+ * every 0.5 s, and the emulator gets SIGTERM, then SIGKILL after 3 s). Kills whatever is left.
+ */
+async function killNpmAlone(args: string[], env: NodeJS.ProcessEnv, ready: (npm: number, output: string) => number | undefined): Promise<void> {
+  const child = spawn('npm', args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const npm = child.pid!;
+  let held: number[] = [];
+  let moto: number | undefined;
+  try {
+    moto = await until(`npm ${args.join(' ')} starting its emulator`, 180_000, () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm ${args.join(' ')} ended early:\n${output}`);
+      return ready(npm, output);
+    }, () => output);
+    held = descendants(npm);
+    // The step (node), its shell and the emulator at least; the emulator leads a group of its own.
+    expect(held, output).toContain(moto);
+    expect(held.length, output).toBeGreaterThanOrEqual(3);
+    expect(groupOf(moto)).toBe(moto);
+    // Not every one of `held` is checked to run still: the bench's short-lived children (its
+    // cold-start nodes) come and go; one started after the snapshot is in npm's group.
+    expect(running(moto)).toBe(true);
+    process.kill(npm, 'SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(await leftAfter(10_000, held, [moto, npm]), output).toEqual([]);
+  } finally {
+    for (const pid of [...held, -npm, ...(moto ? [-moto] : [])]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone, as it should be.
+      }
+    }
+  }
+}
+
+/** The environment of an npm run: its own temporary folder and home, no update check. */
+function npmEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = childEnv({ TMPDIR: tempDir(), HOME: tempDir(), npm_config_update_notifier: 'false', ...extra });
+  // npm sets its own; the ones of the npm running this test would only mislead.
+  for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
+  env.npm_config_update_notifier = 'false';
+  return env;
 }
 
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -117,6 +218,40 @@ describe('a killed run leaves no process behind', () => {
     // The worker removes its folders on the way out.
     expect(existsSync(held.dir)).toBe(false);
   }, 120_000);
+});
+
+describe('npm SIGKILLed alone (its `sh -c` lives on): nothing of the step is left', () => {
+  it('npm run test:integration: the vitest run, its worker, the worker\'s sshd and the emulator are gone within 10 s', async () => {
+    const out = join(tempDir(), 'pids.json');
+    let held: { worker: number; sshd: number; motoPids: number[] } | undefined;
+    await killNpmAlone(['run', 'test:integration', '--', '--config', FIXTURES, 'test/fixtures/holds-servers.fixture.ts'], npmEnv({ EC2IP_FIXTURE_OUT: out }), (npm) => {
+      if (!existsSync(out) || !readFileSync(out, 'utf8')) return undefined;
+      held = JSON.parse(readFileSync(out, 'utf8')) as typeof held;
+      const under = descendants(npm);
+      // What the fixture holds is all under npm, and still runs.
+      expect([held!.worker, held!.sshd, ...held!.motoPids].filter((pid) => under.includes(pid) && running(pid))).toHaveLength(3);
+      return held!.motoPids[0];
+    });
+    expect(held!.motoPids).toHaveLength(1);
+    expect([held!.worker, held!.sshd, ...held!.motoPids].filter(running)).toEqual([]);
+  }, 240_000);
+
+  it('npm start (the demo): the demo and its emulator are gone within 10 s', async () => {
+    await killNpmAlone(['start'], npmEnv(), (_npm, output) => {
+      const match = /moto_server pid (\d+)/.exec(output);
+      return match ? Number(match[1]) : undefined;
+    });
+  }, 240_000);
+
+  it('npm run bench -- --only cold: the bench and its emulator are gone within 10 s', async () => {
+    const results = join(tempDir(), 'results.json');
+    await killNpmAlone(['run', 'bench', '--', '--only', 'cold', '--runs', '1', '--results', results], npmEnv(), (npm) =>
+      // The emulator is the one process under npm that leads a process group of its own.
+      descendants(npm).find((pid) => pid !== npm && groupOf(pid) === pid && running(pid)),
+    );
+    // Killed before it measured anything.
+    expect(existsSync(results)).toBe(false);
+  }, 240_000);
 });
 
 describe('a run leaves the temporary folder as it found it', () => {

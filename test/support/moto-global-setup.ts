@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import type { TestProject } from 'vitest/node';
 import { startEmulator, type Emulator } from '../../scripts/cli/emulator.js';
+import { onNpmGone } from '../../scripts/cli/npm-watch.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -54,23 +55,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('motoEndpoints', ready.map((e) => e.endpoint));
   project.provide('motoEndpoint', ready[0]!.endpoint);
   project.provide('motoPids', ready.map((e) => e.pid));
-  const watch = endWithParent();
+  const watches = endWithParent();
   return async () => {
-    clearInterval(watch);
+    for (const watch of watches) clearInterval(watch);
     await stopAll();
   };
 }
 
 /**
  * Ends this vitest run (SIGTERM to itself) once the process that started it is gone, e.g.
- * scripts/run-tests.mjs killed with SIGKILL: nobody would read the run's result, and its
- * emulators and workers end with it.
+ * scripts/run-tests.mjs killed with SIGKILL, or the npm above it (`npm run test:integration`
+ * runs vitest under `sh -c`, which outlives a SIGKILLed npm): nobody would read the run's
+ * result, and its emulators and workers end with it.
  */
-function endWithParent(): NodeJS.Timeout {
+function endWithParent(): NodeJS.Timeout[] {
   const parent = process.ppid;
+  const end = () => process.kill(process.pid, 'SIGTERM');
   const timer = setInterval(() => {
-    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+    if (process.ppid !== parent) end();
   }, 500);
   timer.unref();
-  return timer;
+  const npm = onNpmGone(end, process.env);
+  return npm ? [timer, npm] : [timer];
 }
