@@ -9,9 +9,9 @@
  *    (a 10 ms probe) to ssh having connected and run `true` (goal ≤ 1 s).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -22,6 +22,7 @@ import { requireTool } from '../test/support/tools.js';
 import { median } from './cold-start.js';
 import { runInstances, seeder } from './lib/aws.js';
 import type { Moto } from './lib/moto-server.js';
+import { scratchDir } from '../scripts/package/scratch.mjs';
 
 const ADDRESS = '127.0.0.7';
 const NEW_ADDRESS = '127.0.0.8';
@@ -40,7 +41,8 @@ export interface ConnectResult {
 export async function connectBench(moto: Moto, cliBundle: string, runs: number): Promise<ConnectResult> {
   const ssh = requireTool('ssh');
   requireTool('sshd');
-  const dir = mkdtempSync(join(tmpdir(), 'ec2ip-bench-connect-'));
+  // Removed when the section ends; if the bench is killed, the next run's scratchDir removes it.
+  const dir = scratchDir('bench-connect');
   const hostKey = join(dir, 'host_ed25519');
   const hostPub = (await keygen(hostKey, 'ed25519')).split(' ').slice(0, 2).join(' ');
   const userKey = join(dir, 'user_ed25519');
@@ -136,6 +138,7 @@ export async function connectBench(moto: Moto, cliBundle: string, runs: number):
   } finally {
     await Promise.all(servers.map((x) => x.stop()));
     await proxy.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
