@@ -12,6 +12,9 @@ const core = [
   'test/unit/ownership.test.ts',
   'test/unit/config*.test.ts',
   'test/unit/eip.test.ts',
+  'test/unit/host-keys.test.ts',
+  'test/unit/host-key-record.test.ts',
+  'test/unit/backoff.test.ts',
 ];
 const sync = ['test/unit/handler.test.ts', 'test/unit/hub.test.ts'];
 
