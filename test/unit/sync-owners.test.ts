@@ -243,3 +243,91 @@ describe('sync: instances of an event that no longer exist', () => {
     expect(deletes()).toEqual(['/ec2ip/web/instance-id']);
   });
 });
+
+describe('sync in a hub: each owner looked up in its own spoke', () => {
+  const S1 = { account: '111111111111', region: 'us-east-1' };
+  const S2 = { account: '222222222222', region: 'eu-west-1' };
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const hubConfig: Config = { ...config, region: 'eu-central-1', hub: { roleName: 'ec2ip-spoke', externalId: 'xid-123', nameTemplate: '{name}', partition: 'aws', spokes: [S1, S2] } };
+  const hubOwnership = (spoke: { account: string; region: string }, id: string) => `"heritage=ec2ip,owner=ec2ip,region=${spoke.region},account=${spoke.account},instance=${id}"`;
+
+  /** One EC2 and SSM client per spoke, each mocked on its own, answering from that spoke's instances. */
+  function spokes(fleets: Record<string, Ec2Instance[]>, failing: string[] = []) {
+    const made = new Map<string, { ec2: EC2Client; ssm: SSMClient; described: () => string[] }>();
+    for (const spoke of [S1, S2]) {
+      const key = `${spoke.account}/${spoke.region}`;
+      const client = new EC2Client({ region: spoke.region, credentials });
+      const ssmClient = new SSMClient({ region: spoke.region, credentials });
+      const ec2Mock = mockClient(client);
+      const ssmMock = mockClient(ssmClient);
+      const own = new Map((fleets[key] ?? []).map((i) => [i.InstanceId as string, i]));
+      if (failing.includes(key)) ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error(`User: arn:aws:sts::${spoke.account}:assumed-role/ec2ip-spoke-${spoke.region}/ec2ip is not authorized to perform: ec2:DescribeInstances`), { name: 'UnauthorizedOperation' }));
+      else
+        ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+          const found = (input.Filters?.[0]?.Values ?? []).flatMap((id) => (own.has(id) ? [own.get(id) as Ec2Instance] : []));
+          return { Reservations: found.length > 0 ? [{ Instances: found }] : [] };
+        });
+      ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [] });
+      ssmMock.on(PutParameterCommand).resolves({ Version: 1 });
+      const described = () => ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => (c.args[0].input.Filters ?? []).map((f) => `${f.Name} ${(f.Values ?? []).join(',')}`).join(' '));
+      made.set(key, { ec2: client, ssm: ssmClient, described });
+    }
+    return made;
+  }
+
+  function hubRun(made: ReturnType<typeof spokes>, scope: Scope) {
+    return sync(
+      {
+        clients: { ec2: new EC2Client({ region: 'eu-central-1', credentials }), route53: new Route53Client({ region: 'eu-central-1', credentials }), ssm: new SSMClient({ region: 'eu-central-1', credentials }) },
+        config: hubConfig,
+        log: createLogger({}, { write: () => undefined }),
+        metrics: new Metrics('ec2ip', 'ec2ip'),
+        zoneNames: new Map([['ZPUB', 'example.com']]),
+        hub: {
+          clientsFor: (spoke) => {
+            const m = made.get(`${spoke.account}/${spoke.region}`);
+            if (!m) throw new Error(`no clients for ${spoke.account}/${spoke.region}`);
+            return { ec2: m.ec2, ssm: m.ssm };
+          },
+          spokes: async () => [S1, S2],
+        },
+      },
+      scope,
+    );
+  }
+
+  const spokeDescribed = (made: ReturnType<typeof spokes>, key: string) => {
+    const m = made.get(key);
+    if (!m) throw new Error(`no spoke ${key} in this test`);
+    return m.described();
+  };
+
+  it('looks up an owner in another spoke with that spoke\'s clients, and takes its name when it is gone', async () => {
+    world({ records: held('web', B, '3.3.3.3', hubOwnership(S2, B)) });
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] });
+    await hubRun(made, { kind: 'instances', ids: [`${S1.account}/${S1.region}/${A}`] });
+    expect(spokeDescribed(made, '111111111111/us-east-1')).toEqual([`instance-id ${A}`]);
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([`instance-id ${B}`]);
+    expect(changes()).toContain(`CREATE TXT _ec2ip.web.example.com. ${hubOwnership(S1, A)}`);
+    expect(changes()).toContain(`DELETE TXT _ec2ip.web.example.com. ${hubOwnership(S2, B)}`);
+  });
+
+  it('leaves the name to an owner in a spoke it cannot read', async () => {
+    world({ records: held('web', B, '3.3.3.3', hubOwnership(S2, B)) });
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] }, ['222222222222/eu-west-1']);
+    const result = await hubRun(made, { kind: 'instances', ids: [`${S1.account}/${S1.region}/${A}`] });
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([`instance-id ${B}`]);
+    expect(result.plan.refusals.map((r) => `${r.kind} ${r.instanceId} ${r.name}`)).toEqual([`conflict ${A} web`]);
+    expect(changes()).toEqual([]);
+  });
+
+  it('does not look up the instance a single-account record (no account) names: that record is another stack\'s', async () => {
+    world({ records: held('web', B) });
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] });
+    const result = await hubRun(made, { kind: 'instances', ids: [`${S1.account}/${S1.region}/${A}`] });
+    expect(spokeDescribed(made, '111111111111/us-east-1')).toEqual([`instance-id ${A}`]);
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([]);
+    expect(result.plan.refusals.map((r) => `${r.kind} ${r.instanceId} ${r.name}`)).toEqual([`foreign ${A} web`]);
+    expect(changes()).toEqual([]);
+  });
+});
