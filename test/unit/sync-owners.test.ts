@@ -195,6 +195,14 @@ describe('sync: the owners it looks up', () => {
     expect(described()).toEqual([`instance-id ${A}`]);
   });
 
+  it('in the reconcile, does not look up an instance an ownership value names at a name that is no ownership record\'s', async () => {
+    const records: ResourceRecordSet[] = [{ Name: 'notes.example.com.', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: ownership(B) }] }];
+    world({ instances: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '3.3.3.3')], records: [...held('web', A), ...records], params: { '/ec2ip/web/instance-id': A, '/ec2ip/web/private-ip': '10.0.0.3', '/ec2ip/web/public-ip': '3.3.3.3' } });
+    await run({ kind: 'all' });
+    expect(described()).toEqual(['tag-key ec2ip:name']);
+    expect(changes()).toEqual([]);
+  });
+
   it('does not look up an owner named only by a non-TXT record', async () => {
     const records: ResourceRecordSet[] = [{ Name: '_ec2ip.web.example.com.', Type: 'SPF', TTL: 60, ResourceRecords: [{ Value: ownership(B) }] }];
     world({ instances: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')], records });
@@ -275,11 +283,11 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     return made;
   }
 
-  function hubRun(made: ReturnType<typeof spokes>, scope: Scope) {
+  function hubRun(made: ReturnType<typeof spokes>, scope: Scope, nameTemplate = '{name}') {
     return sync(
       {
         clients: { ec2: new EC2Client({ region: 'eu-central-1', credentials }), route53: new Route53Client({ region: 'eu-central-1', credentials }), ssm: new SSMClient({ region: 'eu-central-1', credentials }) },
-        config: hubConfig,
+        config: { ...hubConfig, hub: { ...(hubConfig.hub as NonNullable<Config['hub']>), nameTemplate } },
         log: createLogger({}, { write: () => undefined }),
         metrics: new Metrics('ec2ip', 'ec2ip'),
         zoneNames: new Map([['ZPUB', 'example.com']]),
@@ -329,5 +337,16 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([]);
     expect(result.plan.refusals.map((r) => `${r.kind} ${r.instanceId} ${r.name}`)).toEqual([`foreign ${A} web`]);
     expect(changes()).toEqual([]);
+  });
+
+  it('under NAME_TEMPLATE, looks up the owner of the record name the template makes, not of the bare name', async () => {
+    world({ records: [...held('web.us-east-1', B, '3.3.3.3', hubOwnership(S1, B)), ...held('web', C, '5.5.5.5', hubOwnership(S2, C))] });
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] });
+    await hubRun(made, { kind: 'instances', ids: [`${S1.account}/${S1.region}/${A}`] }, '{name}.{region}');
+    expect(spokeDescribed(made, '111111111111/us-east-1')).toEqual([`instance-id ${A}`, `instance-id ${B}`]);
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([]);
+    expect(changes()).toContain(`CREATE TXT _ec2ip.web.us-east-1.example.com. ${hubOwnership(S1, A)}`);
+    expect(changes()).toContain(`DELETE TXT _ec2ip.web.us-east-1.example.com. ${hubOwnership(S1, B)}`);
+    expect(changes().filter((c) => c.includes(' web.example.com.') || c.includes('_ec2ip.web.example.com.'))).toEqual([]);
   });
 });
