@@ -203,6 +203,21 @@ describe('sync: the owners it looks up', () => {
     expect(changes()).toEqual([]);
   });
 
+  it('in single-account mode, fails the run when an owner cannot be looked up, rather than guess', async () => {
+    world({ instances: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')], records: held('web', B) });
+    ec2.on(DescribeInstancesCommand, { Filters: [{ Name: 'instance-id', Values: [B] }] }).rejects(Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' }));
+    await expect(run({ kind: 'instances', ids: [A] })).rejects.toThrow('Request limit exceeded.');
+    expect(described()).toEqual([`instance-id ${A}`, `instance-id ${B}`]);
+    expect(changes()).toEqual([]);
+  });
+
+  it('ignores a parameter under the prefix that is not <name>/<leaf> when looking for owners', async () => {
+    world({ instances: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')], params: { '/ec2ip/stray': B } });
+    await run({ kind: 'instances', ids: [A] });
+    expect(described()).toEqual([`instance-id ${A}`]);
+    expect(puts()).toEqual([`/ec2ip/web/instance-id=${A}`, '/ec2ip/web/private-ip=10.0.0.3', '/ec2ip/web/public-ip=1.1.1.1']);
+  });
+
   it('does not look up an owner named only by a non-TXT record', async () => {
     const records: ResourceRecordSet[] = [{ Name: '_ec2ip.web.example.com.', Type: 'SPF', TTL: 60, ResourceRecords: [{ Value: ownership(B) }] }];
     world({ instances: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')], records });
@@ -269,7 +284,7 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
       const ec2Mock = mockClient(client);
       const ssmMock = mockClient(ssmClient);
       const own = new Map((fleets[key] ?? []).map((i) => [i.InstanceId as string, i]));
-      if (failing.includes(key)) ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error(`User: arn:aws:sts::${spoke.account}:assumed-role/ec2ip-spoke-${spoke.region}/ec2ip is not authorized to perform: ec2:DescribeInstances`), { name: 'UnauthorizedOperation' }));
+      if (failing.includes(key)) ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error(`You are not authorized to perform this operation. User: arn:aws:sts::${spoke.account}:assumed-role/ec2ip-spoke-${spoke.region}/ec2ip is not authorized to perform: ec2:DescribeInstances because no identity-based policy allows the ec2:DescribeInstances action`), { name: 'UnauthorizedOperation' }));
       else
         ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
           const found = (input.Filters?.[0]?.Values ?? []).flatMap((id) => (own.has(id) ? [own.get(id) as Ec2Instance] : []));
@@ -283,12 +298,14 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     return made;
   }
 
+  let hubLogs: Record<string, unknown>[] = [];
   function hubRun(made: ReturnType<typeof spokes>, scope: Scope, nameTemplate = '{name}') {
+    hubLogs = [];
     return sync(
       {
         clients: { ec2: new EC2Client({ region: 'eu-central-1', credentials }), route53: new Route53Client({ region: 'eu-central-1', credentials }), ssm: new SSMClient({ region: 'eu-central-1', credentials }) },
         config: { ...hubConfig, hub: { ...(hubConfig.hub as NonNullable<Config['hub']>), nameTemplate } },
-        log: createLogger({}, { write: () => undefined }),
+        log: createLogger({}, { write: (line) => hubLogs.push(JSON.parse(line)) }),
         metrics: new Metrics('ec2ip', 'ec2ip'),
         zoneNames: new Map([['ZPUB', 'example.com']]),
         hub: {
@@ -327,6 +344,29 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([`instance-id ${B}`]);
     expect(result.plan.refusals.map((r) => `${r.kind} ${r.instanceId} ${r.name}`)).toEqual([`conflict ${A} web`]);
     expect(changes()).toEqual([]);
+    expect(hubLogs.filter((l) => l.message === 'owner not looked up; it keeps its names').map((l) => `${l.account} ${l.region} ${l.reason}`)).toEqual([
+      `222222222222 eu-west-1 UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::222222222222:assumed-role/ec2ip-spoke-eu-west-1/ec2ip is not authorized to perform: ec2:DescribeInstances because no identity-based policy allows the ec2:DescribeInstances action`,
+    ]);
+  });
+
+  it('in the reconcile, does not read again a spoke that could not be read: its owners keep their names', async () => {
+    world({ records: held('web', B, '3.3.3.3', hubOwnership(S2, B)) });
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] }, ['222222222222/eu-west-1']);
+    const result = await hubRun(made, { kind: 'all' });
+    expect(spokeDescribed(made, '111111111111/us-east-1')).toEqual(['tag-key ec2ip:name']);
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual(['tag-key ec2ip:name']);
+    expect([...result.unreachable.keys()]).toEqual(['222222222222/eu-west-1']);
+    expect(changes()).toEqual([]);
+  });
+
+  it('under NAME_TEMPLATE, looks up the owner a spoke\'s parameters name under the bare name', async () => {
+    world({});
+    const made = spokes({ [`${S1.account}/${S1.region}`]: [instance(A, 'web', '2024-01-02T00:00:00Z', 'running', '1.1.1.1')] });
+    const ssmOf = made.get('111111111111/us-east-1')?.ssm as SSMClient;
+    mockClient(ssmOf).on(GetParametersByPathCommand).resolves({ Parameters: [{ Name: '/ec2ip/web/instance-id', Value: B }] }).on(PutParameterCommand).resolves({ Version: 1 }).on(DeleteParametersCommand).callsFake((input: { Names?: string[] }) => ({ DeletedParameters: input.Names ?? [] }));
+    await hubRun(made, { kind: 'instances', ids: [`${S1.account}/${S1.region}/${A}`] }, '{name}.{region}');
+    expect(spokeDescribed(made, '111111111111/us-east-1')).toEqual([`instance-id ${A}`, `instance-id ${B}`]);
+    expect(spokeDescribed(made, '222222222222/eu-west-1')).toEqual([]);
   });
 
   it('does not look up the instance a single-account record (no account) names: that record is another stack\'s', async () => {
