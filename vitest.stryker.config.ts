@@ -13,6 +13,7 @@ const core = [
   'test/unit/config*.test.ts',
   'test/unit/eip.test.ts',
   'test/unit/host-keys.test.ts',
+  'test/unit/host-keys-mutants.test.ts',
   'test/unit/host-key-record.test.ts',
   'test/unit/backoff.test.ts',
 ];
