@@ -9,6 +9,7 @@ const core = [
   'test/unit/plan.test.ts',
   'test/unit/plan-*.test.ts',
   'test/unit/names.test.ts',
+  'test/unit/names-spoke-patterns.test.ts',
   'test/unit/ownership.test.ts',
   'test/unit/config*.test.ts',
   'test/unit/eip.test.ts',

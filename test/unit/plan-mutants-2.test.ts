@@ -65,3 +65,13 @@ describe('the owner elsewhere', () => {
     expect(p.parameters).toEqual([]);
   });
 });
+
+describe('the reason a name is foreign', () => {
+  it('quotes the ownership record that is not this stack\'s and says whose records are', () => {
+    const other = `"heritage=ec2ip,owner=other-stack,region=us-east-1,instance=i-x"`;
+    const p = run({ targets: [early()], pub: [txt('web', other), rec('web', 'A', '9.9.9.9')] });
+    expect(p.refusals.filter((r) => r.where === 'example.com').map((r) => `${r.kind} ${r.instanceId} ${r.reason}`)).toEqual([
+      `foreign i-early the name belongs to someone else in zone example.com (ZPUB): _ec2ip.web.example.com. holds ${other}, which is not this stack's (owner ec2ip, region us-east-1)`,
+    ]);
+  });
+});
