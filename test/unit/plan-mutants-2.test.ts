@@ -75,3 +75,15 @@ describe('the reason a name is foreign', () => {
     ]);
   });
 });
+
+describe('the reason a name is foreign, in a hub', () => {
+  it('says a hub\'s records name an account when the ownership record is a single-account stack\'s', () => {
+    const hubConfig: Config = { ...config, region: 'eu-central-1', hub: { roleName: 'r', externalId: 'xid', nameTemplate: '{name}', partition: 'aws' } };
+    const single = own('i-x');
+    const target = early({ account: '111111111111', region: 'us-east-1' });
+    const p = plan({ config: hubConfig, zones: [{ zone: PUB, records: [txt('web', single), rec('web', 'A', '9.9.9.9')] }], parameters: new Map(), targets: [target], others: [], scope: 'targets', part: 'zones' });
+    expect(p.refusals.map((r) => `${r.kind} ${r.instanceId} ${r.reason}`)).toEqual([
+      `foreign i-early the name belongs to someone else in zone example.com (ZPUB): _ec2ip.web.example.com. holds ${single}, which is not this stack's (owner ec2ip, a hub: its records name an account)`,
+    ]);
+  });
+});
