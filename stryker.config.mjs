@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Mutation testing (`npm run mutate`): the core (planner, ownership, names, configuration,
- * desired state) and the ownership-relevant parts of the sync engine, against the unit tests.
+ * desired state, host keys, retry back-off) and the ownership-relevant parts of the sync engine, against the unit tests.
  * Not part of `npm test`. Runs at low concurrency: the machine is shared.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
@@ -24,6 +24,8 @@ export default {
     'functions/core/names.ts',
     'functions/core/config.ts',
     'functions/core/desired.ts',
+    'functions/core/host-keys.ts',
+    'functions/core/backoff.ts',
   ],
   concurrency: 2,
   timeoutMS: 4000,
