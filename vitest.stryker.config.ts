@@ -24,7 +24,8 @@ export default defineConfig({
   test: {
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     include: process.env.STRYKER_TESTS === 'sync' ? [...core, ...sync] : core,
-    setupFiles: ['test/support/setup-unit.ts'],
+    // setup-worker.ts: the test files' temporary folders go when each file ends, under Stryker too.
+    setupFiles: ['test/support/setup-worker.ts', 'test/support/setup-unit.ts'],
     testTimeout: 60_000,
   },
 });

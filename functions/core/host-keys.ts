@@ -197,7 +197,9 @@ export function parseHostKeyRecord(value: string): { record: HostKeyRecord } | {
 
 /** True when two key sets hold the same keys (order aside). */
 export function sameKeys(a: readonly HostKey[], b: readonly HostKey[]): boolean {
-  return a.length === b.length && a.every((k) => b.some((o) => o.type === k.type && o.base64 === k.base64));
+  const has = (list: readonly HostKey[], k: HostKey) => list.some((o) => o.type === k.type && o.base64 === k.base64);
+  // Both ways: [a, a] and [a, b] have the same length and every key of the first is in the second.
+  return a.length === b.length && a.every((k) => has(b, k)) && b.every((k) => has(a, k));
 }
 
 const RUN_BEGIN = '-----BEGIN EC2IP HOST KEYS-----';

@@ -100,6 +100,9 @@ describe('sameKeys', () => {
     [[a, b], [a], false],
     [[a], [{ ...a, base64: 'AAAB' }], false],
     [[a], [{ ...a, type: 'ssh-rsa' }], false],
+    // A repeated key is not the set of two keys, either way round.
+    [[a, a], [a, b], false],
+    [[a, b], [a, a], false],
   ] as [HostKey[], HostKey[], boolean][])('sameKeys(%j, %j) is %s', (x, y, same) => {
     expect(sameKeys(x, y)).toBe(same);
   });
