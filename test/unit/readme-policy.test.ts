@@ -1,7 +1,7 @@
 /**
  * The read-only policy of README "Scripts" (infra/user-policy.json), evaluated against the calls `ec2ip get`
- * and `ec2ip list` make: every call goes through a check of the policy's Allow statements
- * (action and resource ARN, with IAM's `*` and `?`), and a call the policy does not allow
+ * and `ec2ip list` make: every call is first evaluated by the IAM simulator (test/support/iam-audit.ts `simulate`)
+ * as a user holding only that policy, and a call the policy does not allow
  * fails as AWS fails it (AccessDeniedException, AccessDenied, UnauthorizedOperation). SSM
  * authorises GetParametersByPath against the path of the request (AWS "How Parameter Store
  * authorizes parameter retrieval"), so the resource of `list`'s call is `parameter/ec2ip`.
@@ -17,6 +17,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { formatOwnership } from '../../functions/core/ownership.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { main } from '../../scripts/cli/main.js';
+import type { NamedPolicy } from '../support/cfn-stack.js';
+import { simulate } from '../support/iam-audit.js';
 
 interface Statement {
   Effect: string;
@@ -45,15 +47,12 @@ function readmeExtras(): string[] {
   return USER_POLICY.Statement.flatMap((st) => list(st.Action)).filter((a) => !a.startsWith('ssm:'));
 }
 
-const glob = (pattern: string, caseless: boolean) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, caseless ? 'i' : '');
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
-/** Allow-only evaluation, as IAM does it for a policy without Deny or conditions. */
-function allows(policy: Policy, action: string, resource: string): boolean {
-  return policy.Statement.some(
-    (s) => s.Effect === 'Allow' && list(s.Action).some((a) => glob(a, true).test(action)) && list(s.Resource).some((r) => glob(r, false).test(resource)),
-  );
+/** IAM's decision for a user holding only `policy` (the simulator the integration tests' audit uses). */
+async function allows(policy: Policy, action: string, resource: string): Promise<boolean> {
+  const principal = { description: 'a user with the read policy', arn: `arn:aws:iam::${ACCOUNT}:user/reader`, account: ACCOUNT, policies: [{ name: 'user-policy', policy: policy as unknown as NamedPolicy['policy'] }] };
+  return (await simulate(principal, { action, resource, context: {} })).result === 'Allowed';
 }
 
 const REGION = 'us-east-1';
@@ -82,7 +81,7 @@ function serve(policy: Policy): void {
     async (input: I): Promise<O> => {
       const resource = resourceOf(input);
       calls.push(`${action} ${resource}`);
-      if (!allows(policy, action, resource)) throw denied(service, action, resource);
+      if (!(await allows(policy, action, resource))) throw denied(service, action, resource);
       return answer(input);
     };
   const parameter = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
@@ -137,14 +136,14 @@ beforeEach(() => {
 });
 
 describe("README's read-only policy", () => {
-  it('names the path itself beside what is under it', () => {
+  it('names the path itself beside what is under it', async () => {
     const policy = readmePolicy();
-    expect(allows(policy, 'ssm:GetParametersByPath', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip`)).toBe(true);
-    expect(allows(policy, 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip/web/public-ip`)).toBe(true);
+    expect(await allows(policy, 'ssm:GetParametersByPath', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip`)).toBe(true);
+    expect(await allows(policy, 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip/web/public-ip`)).toBe(true);
     // Read-only, and only ec2ip's parameters.
-    expect(allows(policy, 'ssm:PutParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip/web/public-ip`)).toBe(false);
-    expect(allows(policy, 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/secret`)).toBe(false);
-    expect(allows(policy, 'ssm:GetParametersByPath', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/`)).toBe(false);
+    expect(await allows(policy, 'ssm:PutParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/ec2ip/web/public-ip`)).toBe(false);
+    expect(await allows(policy, 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/other/secret`)).toBe(false);
+    expect(await allows(policy, 'ssm:GetParametersByPath', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/`)).toBe(false);
   });
 
   it('lets `get` run: the stack read is refused and the default prefix used', async () => {
