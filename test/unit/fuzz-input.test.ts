@@ -13,12 +13,12 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MalformedEventError } from '../../functions/core/errors.js';
 import { createLogger } from '../../functions/core/log.js';
-import { Metrics } from '../../functions/core/metrics.js';
 import type { Config } from '../../functions/core/types.js';
 import { createHandler } from '../../functions/sync/handler.js';
 import { parseEvent, parseSqsRecord } from '../../functions/sync/input.js';
 import { sqsRecord } from '../support/events.js';
 import { brief, goodItem, ignoredItem, isJson, malformedItem, MALFORMED_ID, type Item } from '../support/malformed.js';
+import { capturedMetrics, mockedClients } from '../support/unit-deps.js';
 
 const NUM_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const config: Config = { region: 'us-east-1', hostedZoneId: 'ZPUB', privateHostedZoneId: 'ZPRIV', prefix: '/ec2ip', ttl: 60, ownerId: 'ec2ip', onStop: 'delete' };
@@ -122,12 +122,9 @@ function setup(): { handler: (event: unknown) => Promise<unknown>; run: Run } {
     return { Version: 1 };
   });
   ssm.on(DeleteParametersCommand).resolves({ DeletedParameters: [] });
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const metrics = new Metrics('ec2ip', 'ec2ip');
-  const flush = metrics.flush.bind(metrics);
-  metrics.flush = () => flush(() => undefined);
+  const metrics = capturedMetrics();
   const handler = createHandler({
-    clients: { ec2: new EC2Client({ region: 'us-east-1', credentials }), route53: new Route53Client({ region: 'us-east-1', credentials }), ssm: new SSMClient({ region: 'us-east-1', credentials }) },
+    clients: mockedClients(),
     config,
     log: createLogger({}, { write: (line) => run.logs.push(JSON.parse(line)) }),
     metrics,

@@ -8,10 +8,10 @@ import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterComman
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/core/log.js';
-import { Metrics } from '../../functions/core/metrics.js';
 import type { Config } from '../../functions/core/types.js';
 import { createHandler } from '../../functions/sync/handler.js';
 import { loadEvent, sqsEvent } from '../support/events.js';
+import { capturedMetrics, mockedClients } from '../support/unit-deps.js';
 
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
@@ -26,13 +26,10 @@ let logs: Record<string, unknown>[];
 let emf: Record<string, unknown>[];
 
 function handler(recheckDelaysMs: number[] = []) {
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const metrics = new Metrics('ec2ip', 'ec2ip');
-  const flush = metrics.flush.bind(metrics);
-  metrics.flush = () => flush((line) => emf.push(JSON.parse(line)));
+  const metrics = capturedMetrics(emf);
   return createHandler(
     {
-      clients: { ec2: new EC2Client({ region: 'us-east-1', credentials }), route53: new Route53Client({ region: 'us-east-1', credentials }), ssm: new SSMClient({ region: 'us-east-1', credentials }) },
+      clients: mockedClients(),
       config,
       log: createLogger({}, { write: (line) => logs.push(JSON.parse(line)) }),
       metrics,

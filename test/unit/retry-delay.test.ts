@@ -10,10 +10,10 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../functions/core/log.js';
-import { Metrics } from '../../functions/core/metrics.js';
 import type { Config } from '../../functions/core/types.js';
 import { createHandler } from '../../functions/sync/handler.js';
 import { sqsRecord, stateChangeEvent } from '../support/events.js';
+import { capturedMetrics, mockedClients, TEST_CREDENTIALS } from '../support/unit-deps.js';
 
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
@@ -31,19 +31,16 @@ let logs: Record<string, unknown>[];
 let emf: Record<string, unknown>[];
 
 function handler() {
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const metrics = new Metrics('ec2ip', 'ec2ip');
-  const flush = metrics.flush.bind(metrics);
-  metrics.flush = () => flush((line) => emf.push(JSON.parse(line)));
+  const metrics = capturedMetrics(emf);
   return createHandler(
     {
-      clients: { ec2: new EC2Client({ region: 'us-east-1', credentials }), route53: new Route53Client({ region: 'us-east-1', credentials }), ssm: new SSMClient({ region: 'us-east-1', credentials }) },
+      clients: mockedClients(),
       config,
       log: createLogger({}, { write: (line) => logs.push(JSON.parse(line)) }),
       metrics,
       zoneNames: new Map([['ZPUB', 'example.com']]),
     },
-    { now: () => NOW, recheckDelaysMs: [], sqs: new SQSClient({ region: 'us-east-1', credentials }) },
+    { now: () => NOW, recheckDelaysMs: [], sqs: new SQSClient({ region: 'us-east-1', credentials: TEST_CREDENTIALS }) },
   );
 }
 

@@ -14,6 +14,7 @@ import { createLogger } from '../../functions/core/log.js';
 import { Metrics } from '../../functions/core/metrics.js';
 import type { Config } from '../../functions/core/types.js';
 import { sync, type Scope } from '../../functions/sync/engine.js';
+import { mockedClients, TEST_CREDENTIALS } from '../support/unit-deps.js';
 
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
@@ -71,10 +72,9 @@ function world({ instances = [] as Ec2Instance[], records = [] as ResourceRecord
 }
 
 function run(scope: Scope) {
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   return sync(
     {
-      clients: { ec2: new EC2Client({ region: 'us-east-1', credentials }), route53: new Route53Client({ region: 'us-east-1', credentials }), ssm: new SSMClient({ region: 'us-east-1', credentials }) },
+      clients: mockedClients(),
       config,
       log: createLogger({}, { write: () => undefined }),
       metrics: new Metrics('ec2ip', 'ec2ip'),
@@ -270,7 +270,6 @@ describe('sync: instances of an event that no longer exist', () => {
 describe('sync in a hub: each owner looked up in its own spoke', () => {
   const S1 = { account: '111111111111', region: 'us-east-1' };
   const S2 = { account: '222222222222', region: 'eu-west-1' };
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const hubConfig: Config = { ...config, region: 'eu-central-1', hub: { roleName: 'ec2ip-spoke', externalId: 'xid-123', nameTemplate: '{name}', partition: 'aws', spokes: [S1, S2] } };
   const hubOwnership = (spoke: { account: string; region: string }, id: string) => `"heritage=ec2ip,owner=ec2ip,region=${spoke.region},account=${spoke.account},instance=${id}"`;
 
@@ -279,8 +278,8 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     const made = new Map<string, { ec2: EC2Client; ssm: SSMClient; described: () => string[] }>();
     for (const spoke of [S1, S2]) {
       const key = `${spoke.account}/${spoke.region}`;
-      const client = new EC2Client({ region: spoke.region, credentials });
-      const ssmClient = new SSMClient({ region: spoke.region, credentials });
+      const client = new EC2Client({ region: spoke.region, credentials: TEST_CREDENTIALS });
+      const ssmClient = new SSMClient({ region: spoke.region, credentials: TEST_CREDENTIALS });
       const ec2Mock = mockClient(client);
       const ssmMock = mockClient(ssmClient);
       const own = new Map((fleets[key] ?? []).map((i) => [i.InstanceId as string, i]));
@@ -303,7 +302,7 @@ describe('sync in a hub: each owner looked up in its own spoke', () => {
     hubLogs = [];
     return sync(
       {
-        clients: { ec2: new EC2Client({ region: 'eu-central-1', credentials }), route53: new Route53Client({ region: 'eu-central-1', credentials }), ssm: new SSMClient({ region: 'eu-central-1', credentials }) },
+        clients: mockedClients('eu-central-1'),
         config: { ...hubConfig, hub: { ...(hubConfig.hub as NonNullable<Config['hub']>), nameTemplate } },
         log: createLogger({}, { write: (line) => hubLogs.push(JSON.parse(line)) }),
         metrics: new Metrics('ec2ip', 'ec2ip'),
