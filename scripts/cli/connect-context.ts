@@ -8,13 +8,10 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { clientConfig } from '../../functions/adapters/clients.js';
 import { readConfig, readRuntime, readTestPublishGraceMs } from '../../functions/core/config.js';
 import { ConfigError } from '../../functions/core/errors.js';
-import { loadContext } from './context.js';
+import { DEFAULT_STACK, flagNames, givenRegion, loadContext, nonEmpty } from './context.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 import type { CommonValues } from './options.js';
-
-/** The stack read for settings when nothing else names them (as loadContext). */
-const DEFAULT_STACK = 'ec2ip';
 
 export interface ConnectContext {
   region: string;
@@ -31,7 +28,7 @@ export interface ConnectContext {
 export async function loadConnectContext(values: CommonValues, io: Io): Promise<ConnectContext> {
   const profile = nonEmpty(values.profile);
   const stackName = nonEmpty(values['stack-name']) ?? DEFAULT_STACK;
-  let region = nonEmpty(values.region) ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
+  let region = givenRegion(values, io);
   let prefix = nonEmpty(values.prefix) ?? nonEmpty(io.env.PARAMETER_PREFIX);
   if (!region || !prefix) {
     // The slow path: the profile's region and the stack's prefix, as every other command reads
@@ -44,15 +41,11 @@ export async function loadConnectContext(values: CommonValues, io: Io): Promise<
     try {
       prefix = readConfig({ PARAMETER_PREFIX: prefix }, { region }).prefix;
     } catch (error) {
-      if (error instanceof ConfigError) throw new UsageError(error.message.replace(/^PARAMETER_PREFIX=/, '--prefix / PARAMETER_PREFIX='), { cause: error });
+      if (error instanceof ConfigError) throw new UsageError(flagNames(error.message), { cause: error });
       throw error;
     }
   }
   const { requestTimeoutMs } = readRuntime(io.env);
   const common = clientConfig(io.env, { region, profile, requestTimeoutMs });
   return { region, profile, prefix, stackName, ssm: new SSMClient(common), ec2: new EC2Client(common), publishGraceOverrideMs: readTestPublishGraceMs(io.env) };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

@@ -93,8 +93,13 @@ export function describeSettings(ctx: Context): string {
   }
 }
 
+/** The region given by flag or environment, without asking the profile (the connect commands' fast path). */
+export function givenRegion(values: CommonValues, io: Io): string | undefined {
+  return nonEmpty(values.region) ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
+}
+
 async function resolveRegion(values: CommonValues, io: Io, profile: string | undefined): Promise<string> {
-  const given = nonEmpty(values.region) ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
+  const given = givenRegion(values, io);
   if (given) return given;
   try {
     // The SDK's own lookup: the profile's `region` in ~/.aws/config.
@@ -139,7 +144,7 @@ function usage<T>(read: () => T): T {
 }
 
 /** readConfig names environment variables; on the command line the flags are what the user sees. */
-function flagNames(message: string): string {
+export function flagNames(message: string): string {
   return message
     .replace(/^PRIVATE_HOSTED_ZONE_ID=/, '--private-hosted-zone-id / PRIVATE_HOSTED_ZONE_ID=')
     .replace(/^HOSTED_ZONE_ID=/, '--hosted-zone-id / HOSTED_ZONE_ID=')
@@ -148,6 +153,7 @@ function flagNames(message: string): string {
     .replace(/^OWNER_ID=/, '--owner-id / OWNER_ID=');
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** A setting's value, trimmed; an empty one counts as unset. */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

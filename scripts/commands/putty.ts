@@ -4,10 +4,10 @@
  * PuTTY's host-key cache, as a `.reg` file for Windows or as the files of Unix PuTTY/plink.
  */
 import { execFile } from 'node:child_process';
-import { constants, statSync } from 'node:fs';
-import { access, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { loadContext } from '../cli/context.js';
 import { CliError, EXIT, UsageError } from '../cli/errors.js';
@@ -15,6 +15,7 @@ import { mergeKeyFile, mergeWanted, puttyWanted, reportOutcomes, type WantedKeys
 import { PUTTY_HOST_KEYS, type HostKey } from '../cli/host-keys.js';
 import type { Io } from '../cli/io.js';
 import { verifiedKeysOf } from '../cli/verified-keys.js';
+import { findOnPath } from '../cli/which.js';
 import { CONNECT_OPTIONS, parseConnectOptions } from '../cli/connect-options.js';
 import { COMMON_HELP, parse, parsePath, parsePort, parseUser } from '../cli/options.js';
 import { configProxyCommand } from '../cli/proxy-command.js';
@@ -225,7 +226,7 @@ async function convertKey(from: string, to: string, io: Io): Promise<void> {
     io.stderr(`${to} exists; using it as it is (delete it to convert ${from} again)\n`);
     return;
   }
-  const puttygen = await onPath('puttygen', io.env);
+  const puttygen = findOnPath('puttygen', io.env);
   if (!puttygen) {
     throw new CliError(
       `puttygen is not installed, so ${from} cannot be converted here. Install it (Debian/Ubuntu: apt-get install putty-tools; macOS: brew install putty) and re-run, ` +
@@ -340,16 +341,4 @@ function existsSyncDir(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The first executable `name` on PATH, or undefined. */
-async function onPath(name: string, env: Io['env']): Promise<string | undefined> {
-  const names = process.platform === 'win32' ? [`${name}.exe`, name] : [name];
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const n of names) {
-      const candidate = join(dir, n);
-      if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
-    }
-  }
-  return undefined;
 }
