@@ -12,6 +12,12 @@ need the AWS behaviour. Usage: python3 scripts/moto-server.py [--exit-with-stdin
 end, i.e. when the process that holds the other end of the pipe is gone, however it ended
 (SIGKILL included). A signal to the starter's group cannot reach a server started in a group
 of its own; the pipe's end always comes.
+
+AMIs: moto loads, into every account and region an EC2 call touches after each reset, its 44
+default AMIs and about 1,100 region-specific ones (mostly ECS-optimized), and an unfiltered
+DescribeImages returns all of them: about 1.2 s of the server's CPU per call, the largest
+single cost of the test suite. ec2ip's tests and demo need one x86_64 AMI, so only the 44
+default AMIs are loaded (set MOTO_AMIS_PATH to load a catalogue of your own instead).
 """
 import os
 import signal
@@ -22,6 +28,7 @@ try:
     from moto.route53 import models
     from moto.route53.exceptions import ResourceRecordAlreadyExists
     from moto.server import main
+    from moto.ec2.models import amis as _amis
 except ImportError as error:  # pragma: no cover - depends on the machine
     sys.stderr.write(f"moto is not installed for {sys.executable} ({error}): pip install 'moto[server]'\n")
     sys.exit(3)
@@ -55,6 +62,18 @@ def change_resource_record_sets(self, zoneid, change_list):
 
 
 models.Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+_load_resource = _amis.load_resource
+
+
+def _default_amis_only(package, resource, *args, **kwargs):
+    """moto's resource loader, with no region-specific AMI catalogues (see the docstring)."""
+    if "latest_amis/" in resource or "optimized_amis/" in resource:
+        return []
+    return _load_resource(package, resource, *args, **kwargs)
+
+
+_amis.load_resource = _default_amis_only
 
 def _exit_with_stdin():
     """Reads stdin to its end, then ends this process and, if it leads one, its group."""
