@@ -4,124 +4,29 @@
  * Reads run in parallel in one round; a second round only when a first page did not hold
  * everything or a name's owner must be looked up; then the writes, in parallel.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeInstances, describeTagged } from '../adapters/ec2.js';
-import type { Clients } from '../adapters/clients.js';
-import type { SpokeClients } from '../adapters/spokes.js';
 import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
-import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
-import { startHostKeys, type HostKeyOptions } from './host-keys.js';
+import { applyParameters, getParameters, listParameters, type ParameterListing } from '../adapters/ssm.js';
+import { startHostKeys } from './host-keys.js';
 import { associate, describeAddresses } from '../adapters/eip.js';
-import { planAssociations, type Address, type Association } from '../core/eip.js';
+import { planAssociations, type Association } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
 import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
 import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
 import { PARAMETER_LEAVES } from '../core/desired.js';
 import { HOST_KEYS_LEAF } from '../core/host-keys.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
-import type { Config, Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
+import type { Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
+import type { Deps, RunState, Side, SyncOptions, Scope, SyncResult } from './types.js';
 
-/** What the loop needs; created once per process and passed in, so tests can swap any part. */
-export interface Deps {
-  clients: Clients;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  /** Zone id → name, learnt once per process. */
-  zoneNames: Map<string, string>;
-  /** Paces PutParameter (one per process); none: unpaced. */
-  putPacer?: PutPacer;
-  /** Hub mode: how to reach the spokes. `clients` then serve Route 53 only. */
-  hub?: HubDeps;
-  /** Record host keys at first sight (the Lambda); absent: not looked at. */
-  hostKeys?: HostKeyOptions;
-}
-
-/** What a hub needs to read and write inside its spokes. */
-export interface HubDeps {
-  /** The spoke's clients; their first call assumes the spoke role and may fail with SpokeUnreachableError. */
-  clientsFor(spoke: Spoke): SpokeClients;
-  /** Every spoke the hub serves (the reconcile): the configured list, or the StackSet's instances. */
-  spokes(): Promise<Spoke[]>;
-  /** One PutParameter pacer per spoke: SSM's throughput is per account and region. */
-  pacerFor?(spoke: Spoke): PutPacer;
-  /** The spoke account's IAM alias, or undefined when it has none (for NAME_TEMPLATE's {account-alias}). */
-  accountAlias?(spoke: Spoke): Promise<string | undefined>;
-}
-
-/** Which instances a run is about: some ids (an event) or everything (the reconcile). */
-export type Scope =
-  /**
-   * Some instances (in a hub, by instanceKey: `<account>/<region>/<id>`). `thorough` reads
-   * whole zones and the whole prefix, so names an instance owns but no longer claims (a
-   * removed or renamed tag) are found and released at once.
-   */
-  | { kind: 'instances'; ids: readonly string[]; thorough?: boolean }
-  | { kind: 'all' };
-
-export interface SyncOptions {
-  /** Plan only; write nothing (the CLI's `plan`). */
-  dryRun?: boolean;
-  /** When the writes must be done by (epoch ms): the invocation's time left, less a margin. */
-  deadline?: number;
-  /** Ids (keys) whose `running` event is recent: a missing public IP may still come, so public parts are left as they are. */
-  recentRunning?: ReadonlySet<string>;
-}
-
-export interface SyncResult {
-  /** The instances of the scope as DescribeInstances shows them, by key; a key missing here was not found. */
-  instances: Map<string, Instance>;
-  /** The plan that was applied (or would be, in a dry run). */
-  plan: Plan;
-  /** Instances (keys) some of whose changes did not land, with the reason: retry them. */
-  failed: Map<string, string>;
-  /** Writes that landed. */
-  written: number;
-  /** Elastic IPs planned for attachment (attached unless a dry run) and why others were not. */
-  elasticIps: ReturnType<typeof planAssociations>;
-  /** Writes that landed, by kind, for the summary line. */
-  stats: { recordsCreated: number; recordsDeleted: number; parametersWritten: number; parametersDeleted: number };
-  /** A hub's spokes that could not be read (`<account>/<region>` → why): skipped, nothing of theirs changed. */
-  unreachable: Map<string, string>;
-}
+export type { Deps, HubDeps, Scope, SyncOptions, SyncResult } from './types.js';
 
 /** How many names an event may look up one by one before listing the whole zone is cheaper. */
 const TARGETED_NAMES = 4;
 /** Attempts at a zone whose change batch went stale: the plan, a re-plan, then name by name. */
 const ZONE_ATTEMPTS = 3;
-
-/**
- * One account and region the run reads and writes parameters in: the function's own
- * (single-account mode, `spoke` undefined) or one of a hub's spokes.
- */
-interface Side {
-  spoke: Spoke | undefined;
-  ec2: EC2Client;
-  ssm: SSMClient;
-  pacer: PutPacer | undefined;
-  /** The ids asked about (an event), or undefined (everything tagged). */
-  ids: string[] | undefined;
-  described: Instance[];
-  listing: ParameterListing;
-  addresses: Address[];
-  /** The valid names its instances claim (parameter names: no template). */
-  names: string[];
-  eip: ReturnType<typeof planAssociations>;
-  parameters: Map<string, string>;
-  targets: Instance[];
-  /** Why the side could not be read (a hub's unreachable spoke). */
-  error?: string;
-}
-
-/** The sides of one run, by spoke key (`''` for single-account mode). */
-interface RunState {
-  deps: Deps;
-  sides: Map<string, Side>;
-}
 
 const NO_EIP: ReturnType<typeof planAssociations> = { associations: [], problems: [] };
 
