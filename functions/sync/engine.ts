@@ -4,81 +4,26 @@
  * Reads run in parallel in one round; a second round only when a first page did not hold
  * everything or a name's owner must be looked up; then the writes, in parallel.
  */
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeInstances, describeTagged } from '../adapters/ec2.js';
-import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
-import { applyParameters, getParameters, listParameters, type ParameterListing } from '../adapters/ssm.js';
+import { applyGroups, listRecords, readNames, type Listing } from '../adapters/route53.js';
+import { applyParameters, listParameters } from '../adapters/ssm.js';
 import { startHostKeys } from './host-keys.js';
-import { associate, describeAddresses } from '../adapters/eip.js';
-import { planAssociations, type Association } from '../core/eip.js';
+import { describeAddresses } from '../adapters/eip.js';
+import { planAssociations } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
-import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
-import { PARAMETER_LEAVES } from '../core/desired.js';
-import { HOST_KEYS_LEAF } from '../core/host-keys.js';
+import { checkName, checkTemplateName, nameOfOwnershipFqdn, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
+import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership } from '../core/ownership.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
-import type { Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
+import type { Instance, Spoke, Zone } from '../core/types.js';
+import { completeParameters, completeZone, newSide, openSides, placed, resolveZone, sideFailed, sideKey, TARGETED_NAMES } from './read.js';
+import { attachElasticIps } from './elastic-ips.js';
 import type { Deps, RunState, Side, SyncOptions, Scope, SyncResult } from './types.js';
 
 export type { Deps, HubDeps, Scope, SyncOptions, SyncResult } from './types.js';
 
-/** How many names an event may look up one by one before listing the whole zone is cheaper. */
-const TARGETED_NAMES = 4;
 /** Attempts at a zone whose change batch went stale: the plan, a re-plan, then name by name. */
 const ZONE_ATTEMPTS = 3;
-
-const NO_EIP: ReturnType<typeof planAssociations> = { associations: [], problems: [] };
-
-function sideKey(spoke: Spoke | undefined): string {
-  return spoke ? spokeKey(spoke) : '';
-}
-
-function newSide(deps: Deps, spoke: Spoke | undefined, ids: string[] | undefined): Side {
-  const clients = spoke && deps.hub ? deps.hub.clientsFor(spoke) : deps.clients;
-  const pacer = spoke && deps.hub?.pacerFor ? deps.hub.pacerFor(spoke) : deps.putPacer;
-  return { spoke, ec2: clients.ec2, ssm: clients.ssm, pacer, ids, described: [], listing: { parameters: new Map() }, addresses: [], names: [], eip: NO_EIP, parameters: new Map(), targets: [] };
-}
-
-/** In a hub, instances carry the account and region they live in (and the account's alias, when the template names it). */
-function placed(instances: Instance[], spoke: Spoke | undefined, accountAlias?: string): Instance[] {
-  return spoke ? instances.map((i) => ({ ...i, account: spoke.account, region: spoke.region, ...(accountAlias ? { accountAlias } : {}) })) : instances;
-}
-
-/** The sides of a run: the function's own, or the spokes the scope names (all of them for the reconcile). */
-async function openSides(deps: Deps, scope: Scope): Promise<Map<string, Side>> {
-  const sides = new Map<string, Side>();
-  if (!deps.hub) {
-    sides.set('', newSide(deps, undefined, scope.kind === 'all' ? undefined : [...scope.ids]));
-    return sides;
-  }
-  if (scope.kind === 'all') {
-    for (const spoke of await deps.hub.spokes()) sides.set(spokeKey(spoke), newSide(deps, spoke, undefined));
-    return sides;
-  }
-  for (const key of scope.ids) {
-    const { id, account, region } = parseInstanceKey(key);
-    if (account === undefined || region === undefined) continue;
-    const spoke = { account, region };
-    let side = sides.get(spokeKey(spoke));
-    if (!side) sides.set(spokeKey(spoke), (side = newSide(deps, spoke, [])));
-    side.ids?.push(id);
-  }
-  return sides;
-}
-
-/**
- * A hub's spoke that cannot be read is reported once and left out of the run: its items
- * come back, and nothing it owns is changed (its owners are never looked up, so they keep
- * their names). In single-account mode the error ends the run, as before.
- */
-function sideFailed(deps: Deps, side: Side, error: unknown): void {
-  if (!side.spoke) throw error;
-  const message = errorMessage(error);
-  side.error = message.includes(side.spoke.account) ? message : `account ${side.spoke.account} in ${side.spoke.region}: ${message}`;
-  deps.log.error('spoke unreachable; skipped, its records are kept and its items retried', { account: side.spoke.account, region: side.spoke.region, reason: side.error });
-  deps.metrics.add('SpokesUnreachable');
-}
 
 /** Runs one sync over `scope`. Throws only when nothing could be read; write failures come back in `failed`. */
 export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}): Promise<SyncResult> {
@@ -195,49 +140,6 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   return result;
 }
 
-/**
- * Attaches the planned Elastic IPs and returns the instances with the addresses they now
- * have. A failure (the address was taken meanwhile, say) is logged once and counted; that
- * instance keeps its ordinary public IP.
- */
-async function attachElasticIps(deps: Deps, side: Side, dryRun: boolean): Promise<Instance[]> {
-  const { eip, described: instances } = side;
-  for (const p of eip.problems) {
-    deps.log.warn('elastic ip not attached', { instanceId: p.instanceId, reason: p.reason });
-    deps.metrics.add('ElasticIpProblems');
-  }
-  if (eip.associations.length === 0 || dryRun) return instances;
-  const attached = new Map<string, Association>();
-  await Promise.all(
-    eip.associations.map(async (a) => {
-      try {
-        await associate(side.ec2, a);
-        attached.set(a.instanceId, a);
-        deps.log.info('elastic ip attached', { instanceId: a.instanceId, allocationId: a.allocationId, publicIp: a.publicIp });
-        deps.metrics.add('ElasticIpAttached');
-      } catch (error) {
-        deps.log.warn('elastic ip not attached', { instanceId: a.instanceId, allocationId: a.allocationId, reason: `AssociateAddress of ${a.allocationId} to ${a.instanceId} failed: ${errorMessage(error)}; publishing its ordinary public IP instead` });
-        deps.metrics.add('ElasticIpProblems');
-      }
-    }),
-  );
-  return instances.map((i) => {
-    const a = attached.get(i.id);
-    return a ? { ...i, publicIp: a.publicIp } : i;
-  });
-}
-
-/** The zone's name: remembered, else the apex of the first page (its SOA), else GetHostedZone. */
-async function resolveZone(deps: Deps, z: { id: string; kind: ZoneKind }, listing: Listing | undefined): Promise<Zone> {
-  let name = deps.zoneNames.get(z.id);
-  if (!name) {
-    const soa = listing?.records.find((r) => r.type === 'SOA');
-    name = soa ? soa.name.replace(/\.$/, '') : await zoneName(deps.clients.route53, z.id);
-    deps.zoneNames.set(z.id, name);
-  }
-  return { ...z, name };
-}
-
 /** The valid names the instances claim (invalid ones are refused by the planner); record names under a hub's template. */
 function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string, spokeNames?: SpokeNames): string[] {
   const names = new Set<string>();
@@ -249,30 +151,6 @@ function claimedNames(instances: readonly Instance[], zones: readonly Zone[], te
     if (check.ok) names.add(check.name);
   }
   return [...names];
-}
-
-/** A zone's records for the plan: the listing if complete, else the names read one by one or the rest of the zone. */
-async function completeZone(deps: Deps, zone: Zone, listing: Listing, names: readonly string[]): Promise<ZoneView> {
-  if (!listing.next) return { zone, records: listing.records };
-  if (names.length <= TARGETED_NAMES) {
-    return { zone, records: await readNames(deps.clients.route53, zone.id, zone.name, names) };
-  }
-  const rest = await listRecords(deps.clients.route53, zone.id, listing.next);
-  return { zone, records: [...listing.records, ...rest.records] };
-}
-
-async function completeParameters(deps: Deps, ssm: SSMClient, listing: ParameterListing, names: readonly string[], thorough = true): Promise<Map<string, string>> {
-  if (!listing.next) return listing.parameters;
-  // An event's run needs only its names' parameters: read them by name, 10 per call in one
-  // round, whatever the size of the prefix (listing it costs one call per 10 parameters, in
-  // sequence). Only a thorough run (a tag change) must list, to find names an instance left.
-  const leaves = [...PARAMETER_LEAVES, HOST_KEYS_LEAF];
-  if (!thorough || names.length * leaves.length <= TARGETED_NAMES * 10) {
-    const wanted = names.flatMap((n) => leaves.map((leaf) => `${parameterFolder(deps.config.prefix, n)}/${leaf}`));
-    return wanted.length > 0 ? getParameters(ssm, wanted) : new Map();
-  }
-  const rest = await listParameters(ssm, deps.config.prefix, listing.next);
-  return new Map([...listing.parameters, ...rest.parameters]);
 }
 
 /**
