@@ -12,11 +12,12 @@ import { describeAddresses } from '../adapters/eip.js';
 import { planAssociations } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { checkName, checkTemplateName, nameOfOwnershipFqdn, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
-import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership } from '../core/ownership.js';
+import { usesAccountAlias } from '../core/names.js';
+import { instanceKey } from '../core/ownership.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
 import type { Instance, Spoke, Zone } from '../core/types.js';
-import { completeParameters, completeZone, newSide, openSides, placed, resolveZone, sideFailed, sideKey, TARGETED_NAMES } from './read.js';
+import { completeParameters, completeZone, openSides, placed, resolveZone, sideFailed, sideKey, TARGETED_NAMES } from './read.js';
+import { claimedNames, describeOwners, lookedUpAndVanished } from './owners.js';
 import { attachElasticIps } from './elastic-ips.js';
 import type { Deps, RunState, Side, SyncOptions, Scope, SyncResult } from './types.js';
 
@@ -80,18 +81,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   ]);
   const live = sides.filter((s) => !s.error);
   const targets = live.flatMap((s) => s.targets);
-  const lookedUp = new Set<string>();
-  const vanished: string[] = [];
-  for (const side of live) {
-    if (side.ids === undefined) for (const t of side.targets) lookedUp.add(instanceKey(t));
-    else {
-      for (const id of side.ids) {
-        const key = instanceKey({ id, ...side.spoke });
-        lookedUp.add(key);
-        if (!side.targets.some((t) => t.id === id)) vanished.push(key);
-      }
-    }
-  }
+  const { lookedUp, vanished } = lookedUpAndVanished(live);
   const others = await describeOwners(state, lookedUp, views, live, all ? undefined : recordNames);
 
   const waiting = new Set(targets.filter((t) => t.state === 'running' && !t.publicIp && options.recentRunning?.has(instanceKey(t))).map(instanceKey));
@@ -138,77 +128,6 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   const [, applied] = await Promise.all([Promise.all(zoneResults), Promise.all(parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline)))]);
   await hostKeys?.(applied);
   return result;
-}
-
-/** The valid names the instances claim (invalid ones are refused by the planner); record names under a hub's template. */
-function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string, spokeNames?: SpokeNames): string[] {
-  const names = new Set<string>();
-  const zoneNames = zones.map((z) => z.name);
-  for (const i of instances) {
-    if (i.nameTag === undefined) continue;
-    let check = checkName(i.nameTag, zoneNames);
-    if (check.ok && template) check = checkTemplateName(template, check.name, i, zoneNames, spokeNames);
-    if (check.ok) names.add(check.name);
-  }
-  return [...names];
-}
-
-/**
- * Describes the owners of contested names that are not among the targets, so the planner
- * knows whether they still live and still claim their names. With `names` undefined
- * (the reconcile) every owner counts. A hub describes each owner in its own spoke; an owner
- * in a spoke it cannot read stays unknown, so it keeps its name.
- */
-async function describeOwners(state: RunState, lookedUp: Set<string>, views: readonly ZoneView[], paramSides: readonly Side[], names: readonly string[] | undefined): Promise<Instance[]> {
-  const { deps } = state;
-  const wanted = names ? new Set(names) : undefined;
-  const owners = new Set<string>();
-  const consider = (name: string | undefined, owner: string | undefined, allNames = false) => {
-    if (name && owner && !lookedUp.has(owner) && (!wanted || allNames || wanted.has(name))) owners.add(owner);
-  };
-  for (const view of views) {
-    for (const r of view.records) {
-      if (r.type !== 'TXT' || r.values.length !== 1) continue;
-      const o = parseOwnership(r.values[0] ?? '');
-      if (!o || o.owner !== deps.config.ownerId) continue;
-      if (deps.hub ? o.account !== undefined : o.region === deps.config.region && o.account === undefined) consider(nameOfOwnershipFqdn(r.name, view.zone.name), ownershipKey(o));
-    }
-  }
-  for (const side of paramSides) {
-    const sideNames = new Set(side.names);
-    for (const [parameter, value] of side.parameters) {
-      const split = splitParameter(deps.config.prefix, parameter);
-      // Parameter names carry no template: a spoke's own claimed names decide.
-      if (split?.leaf === 'instance-id' && (!wanted || sideNames.has(split.name))) consider(split.name, instanceKey({ id: value, ...side.spoke }), true);
-    }
-  }
-  if (owners.size === 0) return [];
-  const bySide = new Map<string, { spoke: Spoke | undefined; keys: string[] }>();
-  for (const key of owners) {
-    const { account, region } = parseInstanceKey(key);
-    const spoke = deps.hub && account !== undefined && region !== undefined ? { account, region } : undefined;
-    if (deps.hub && !spoke) continue;
-    const group = bySide.get(sideKey(spoke)) ?? { spoke, keys: [] };
-    group.keys.push(key);
-    bySide.set(sideKey(spoke), group);
-  }
-  const found = await Promise.all(
-    [...bySide].map(async ([k, { spoke, keys }]) => {
-      let side = state.sides.get(k);
-      if (side?.error) return [];
-      if (!side) state.sides.set(k, (side = newSide(deps, spoke, [])));
-      try {
-        const instances = placed(await describeInstances(side.ec2, keys.map((key) => parseInstanceKey(key).id)), spoke);
-        for (const key of keys) lookedUp.add(key);
-        return instances;
-      } catch (error) {
-        if (!spoke) throw error;
-        deps.log.warn('owner not looked up; it keeps its names', { account: spoke.account, region: spoke.region, reason: errorMessage(error) });
-        return [];
-      }
-    }),
-  );
-  return found.flat();
 }
 
 function reportRefusals(deps: Deps, plan: Plan): void {
