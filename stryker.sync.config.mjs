@@ -1,10 +1,10 @@
 // @ts-check
 /**
- * Mutation testing of the sync engine's ownership parts (`npm run mutate:sync`): which ids
- * count as looked up and which vanished (in sync()), which names the instances claim
- * (claimedNames), and which owners are looked up before the planner decides (describeOwners).
- * Line ranges of functions/sync/engine.ts: move them with the code. Run with the handler, hub
- * and sync-owners tests (STRYKER_TESTS=sync).
+ * Mutation testing of the sync loop's ownership parts (`npm run mutate:sync`), the whole of
+ * functions/sync/owners.ts: which ids count as looked up and which vanished
+ * (lookedUpAndVanished), which names the instances claim (claimedNames), and which owners are
+ * looked up before the planner decides (describeOwners). Run with the handler, hub and
+ * sync-owners tests (STRYKER_TESTS=sync).
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 import core from './stryker.config.mjs';
@@ -13,7 +13,7 @@ process.env.STRYKER_TESTS = 'sync';
 
 export default {
   ...core,
-  mutate: ['functions/sync/engine.ts:233-244', 'functions/sync/engine.ts:337-347', 'functions/sync/engine.ts:379-429'],
+  mutate: ['functions/sync/owners.ts'],
   incrementalFile: 'reports/stryker-incremental-sync.json',
   jsonReporter: { fileName: 'reports/mutation/sync.json' },
   htmlReporter: { fileName: 'reports/mutation/sync.html' },

@@ -4,176 +4,27 @@
  * Reads run in parallel in one round; a second round only when a first page did not hold
  * everything or a name's owner must be looked up; then the writes, in parallel.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeInstances, describeTagged } from '../adapters/ec2.js';
-import type { Clients } from '../adapters/clients.js';
-import type { SpokeClients } from '../adapters/spokes.js';
-import { applyGroups, listRecords, readNames, zoneName, type Listing } from '../adapters/route53.js';
-import { applyParameters, getParameters, listParameters, type ParameterListing, type PutPacer } from '../adapters/ssm.js';
-import { startHostKeys, type HostKeyOptions } from './host-keys.js';
-import { associate, describeAddresses } from '../adapters/eip.js';
-import { planAssociations, type Address, type Association } from '../core/eip.js';
+import { applyGroups, listRecords, readNames, type Listing } from '../adapters/route53.js';
+import { applyParameters, listParameters } from '../adapters/ssm.js';
+import { startHostKeys } from './host-keys.js';
+import { describeAddresses } from '../adapters/eip.js';
+import { planAssociations } from '../core/eip.js';
 import { configuredZones } from '../core/config.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
-import { checkName, checkTemplateName, nameOfOwnershipFqdn, parameterFolder, splitParameter, usesAccountAlias, type SpokeNames } from '../core/names.js';
-import { instanceKey, ownershipKey, parseInstanceKey, parseOwnership, spokeKey } from '../core/ownership.js';
-import { PARAMETER_LEAVES } from '../core/desired.js';
-import { HOST_KEYS_LEAF } from '../core/host-keys.js';
+import { usesAccountAlias } from '../core/names.js';
+import { instanceKey } from '../core/ownership.js';
 import { plan as makePlan, type ChangeGroup, type ParameterChange, type Plan, type PlanInput, type ZoneView } from '../core/plan.js';
-import type { Config, Instance, Spoke, Zone, ZoneKind } from '../core/types.js';
+import type { Instance, Spoke, Zone } from '../core/types.js';
+import { completeParameters, completeZone, openSides, placed, resolveZone, sideFailed, sideKey, TARGETED_NAMES } from './read.js';
+import { claimedNames, describeOwners, lookedUpAndVanished } from './owners.js';
+import { attachElasticIps } from './elastic-ips.js';
+import type { Deps, RunState, Side, SyncOptions, Scope, SyncResult } from './types.js';
 
-/** What the loop needs; created once per process and passed in, so tests can swap any part. */
-export interface Deps {
-  clients: Clients;
-  config: Config;
-  log: Logger;
-  metrics: Metrics;
-  /** Zone id → name, learnt once per process. */
-  zoneNames: Map<string, string>;
-  /** Paces PutParameter (one per process); none: unpaced. */
-  putPacer?: PutPacer;
-  /** Hub mode: how to reach the spokes. `clients` then serve Route 53 only. */
-  hub?: HubDeps;
-  /** Record host keys at first sight (the Lambda); absent: not looked at. */
-  hostKeys?: HostKeyOptions;
-}
+export type { Deps, HubDeps, Scope, SyncOptions, SyncResult } from './types.js';
 
-/** What a hub needs to read and write inside its spokes. */
-export interface HubDeps {
-  /** The spoke's clients; their first call assumes the spoke role and may fail with SpokeUnreachableError. */
-  clientsFor(spoke: Spoke): SpokeClients;
-  /** Every spoke the hub serves (the reconcile): the configured list, or the StackSet's instances. */
-  spokes(): Promise<Spoke[]>;
-  /** One PutParameter pacer per spoke: SSM's throughput is per account and region. */
-  pacerFor?(spoke: Spoke): PutPacer;
-  /** The spoke account's IAM alias, or undefined when it has none (for NAME_TEMPLATE's {account-alias}). */
-  accountAlias?(spoke: Spoke): Promise<string | undefined>;
-}
-
-/** Which instances a run is about: some ids (an event) or everything (the reconcile). */
-export type Scope =
-  /**
-   * Some instances (in a hub, by instanceKey: `<account>/<region>/<id>`). `thorough` reads
-   * whole zones and the whole prefix, so names an instance owns but no longer claims (a
-   * removed or renamed tag) are found and released at once.
-   */
-  | { kind: 'instances'; ids: readonly string[]; thorough?: boolean }
-  | { kind: 'all' };
-
-export interface SyncOptions {
-  /** Plan only; write nothing (the CLI's `plan`). */
-  dryRun?: boolean;
-  /** When the writes must be done by (epoch ms): the invocation's time left, less a margin. */
-  deadline?: number;
-  /** Ids (keys) whose `running` event is recent: a missing public IP may still come, so public parts are left as they are. */
-  recentRunning?: ReadonlySet<string>;
-}
-
-export interface SyncResult {
-  /** The instances of the scope as DescribeInstances shows them, by key; a key missing here was not found. */
-  instances: Map<string, Instance>;
-  /** The plan that was applied (or would be, in a dry run). */
-  plan: Plan;
-  /** Instances (keys) some of whose changes did not land, with the reason: retry them. */
-  failed: Map<string, string>;
-  /** Writes that landed. */
-  written: number;
-  /** Elastic IPs planned for attachment (attached unless a dry run) and why others were not. */
-  elasticIps: ReturnType<typeof planAssociations>;
-  /** Writes that landed, by kind, for the summary line. */
-  stats: { recordsCreated: number; recordsDeleted: number; parametersWritten: number; parametersDeleted: number };
-  /** A hub's spokes that could not be read (`<account>/<region>` → why): skipped, nothing of theirs changed. */
-  unreachable: Map<string, string>;
-}
-
-/** How many names an event may look up one by one before listing the whole zone is cheaper. */
-const TARGETED_NAMES = 4;
 /** Attempts at a zone whose change batch went stale: the plan, a re-plan, then name by name. */
 const ZONE_ATTEMPTS = 3;
-
-/**
- * One account and region the run reads and writes parameters in: the function's own
- * (single-account mode, `spoke` undefined) or one of a hub's spokes.
- */
-interface Side {
-  spoke: Spoke | undefined;
-  ec2: EC2Client;
-  ssm: SSMClient;
-  pacer: PutPacer | undefined;
-  /** The ids asked about (an event), or undefined (everything tagged). */
-  ids: string[] | undefined;
-  described: Instance[];
-  listing: ParameterListing;
-  addresses: Address[];
-  /** The valid names its instances claim (parameter names: no template). */
-  names: string[];
-  eip: ReturnType<typeof planAssociations>;
-  parameters: Map<string, string>;
-  targets: Instance[];
-  /** Why the side could not be read (a hub's unreachable spoke). */
-  error?: string;
-}
-
-/** The sides of one run, by spoke key (`''` for single-account mode). */
-interface RunState {
-  deps: Deps;
-  sides: Map<string, Side>;
-}
-
-const NO_EIP: ReturnType<typeof planAssociations> = { associations: [], problems: [] };
-
-function sideKey(spoke: Spoke | undefined): string {
-  return spoke ? spokeKey(spoke) : '';
-}
-
-function newSide(deps: Deps, spoke: Spoke | undefined, ids: string[] | undefined): Side {
-  const clients = spoke && deps.hub ? deps.hub.clientsFor(spoke) : deps.clients;
-  const pacer = spoke && deps.hub?.pacerFor ? deps.hub.pacerFor(spoke) : deps.putPacer;
-  return { spoke, ec2: clients.ec2, ssm: clients.ssm, pacer, ids, described: [], listing: { parameters: new Map() }, addresses: [], names: [], eip: NO_EIP, parameters: new Map(), targets: [] };
-}
-
-/** In a hub, instances carry the account and region they live in (and the account's alias, when the template names it). */
-function placed(instances: Instance[], spoke: Spoke | undefined, accountAlias?: string): Instance[] {
-  return spoke ? instances.map((i) => ({ ...i, account: spoke.account, region: spoke.region, ...(accountAlias ? { accountAlias } : {}) })) : instances;
-}
-
-/** The sides of a run: the function's own, or the spokes the scope names (all of them for the reconcile). */
-async function openSides(deps: Deps, scope: Scope): Promise<Map<string, Side>> {
-  const sides = new Map<string, Side>();
-  if (!deps.hub) {
-    sides.set('', newSide(deps, undefined, scope.kind === 'all' ? undefined : [...scope.ids]));
-    return sides;
-  }
-  if (scope.kind === 'all') {
-    for (const spoke of await deps.hub.spokes()) sides.set(spokeKey(spoke), newSide(deps, spoke, undefined));
-    return sides;
-  }
-  for (const key of scope.ids) {
-    const { id, account, region } = parseInstanceKey(key);
-    if (account === undefined || region === undefined) continue;
-    const spoke = { account, region };
-    let side = sides.get(spokeKey(spoke));
-    if (!side) sides.set(spokeKey(spoke), (side = newSide(deps, spoke, [])));
-    side.ids?.push(id);
-  }
-  return sides;
-}
-
-/**
- * A hub's spoke that cannot be read is reported once and left out of the run: its items
- * come back, and nothing it owns is changed (its owners are never looked up, so they keep
- * their names). In single-account mode the error ends the run, as before.
- */
-function sideFailed(deps: Deps, side: Side, error: unknown): void {
-  if (!side.spoke) throw error;
-  const message = errorMessage(error);
-  side.error = message.includes(side.spoke.account) ? message : `account ${side.spoke.account} in ${side.spoke.region}: ${message}`;
-  deps.log.error('spoke unreachable; skipped, its records are kept and its items retried', { account: side.spoke.account, region: side.spoke.region, reason: side.error });
-  deps.metrics.add('SpokesUnreachable');
-}
 
 /** Runs one sync over `scope`. Throws only when nothing could be read; write failures come back in `failed`. */
 export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}): Promise<SyncResult> {
@@ -230,18 +81,7 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   ]);
   const live = sides.filter((s) => !s.error);
   const targets = live.flatMap((s) => s.targets);
-  const lookedUp = new Set<string>();
-  const vanished: string[] = [];
-  for (const side of live) {
-    if (side.ids === undefined) for (const t of side.targets) lookedUp.add(instanceKey(t));
-    else {
-      for (const id of side.ids) {
-        const key = instanceKey({ id, ...side.spoke });
-        lookedUp.add(key);
-        if (!side.targets.some((t) => t.id === id)) vanished.push(key);
-      }
-    }
-  }
+  const { lookedUp, vanished } = lookedUpAndVanished(live);
   const others = await describeOwners(state, lookedUp, views, live, all ? undefined : recordNames);
 
   const waiting = new Set(targets.filter((t) => t.state === 'running' && !t.publicIp && options.recentRunning?.has(instanceKey(t))).map(instanceKey));
@@ -288,144 +128,6 @@ export async function sync(deps: Deps, scope: Scope, options: SyncOptions = {}):
   const [, applied] = await Promise.all([Promise.all(zoneResults), Promise.all(parameterPlans.map((p) => applyParameterPlan(deps, p.side, p.changes, result, options.deadline)))]);
   await hostKeys?.(applied);
   return result;
-}
-
-/**
- * Attaches the planned Elastic IPs and returns the instances with the addresses they now
- * have. A failure (the address was taken meanwhile, say) is logged once and counted; that
- * instance keeps its ordinary public IP.
- */
-async function attachElasticIps(deps: Deps, side: Side, dryRun: boolean): Promise<Instance[]> {
-  const { eip, described: instances } = side;
-  for (const p of eip.problems) {
-    deps.log.warn('elastic ip not attached', { instanceId: p.instanceId, reason: p.reason });
-    deps.metrics.add('ElasticIpProblems');
-  }
-  if (eip.associations.length === 0 || dryRun) return instances;
-  const attached = new Map<string, Association>();
-  await Promise.all(
-    eip.associations.map(async (a) => {
-      try {
-        await associate(side.ec2, a);
-        attached.set(a.instanceId, a);
-        deps.log.info('elastic ip attached', { instanceId: a.instanceId, allocationId: a.allocationId, publicIp: a.publicIp });
-        deps.metrics.add('ElasticIpAttached');
-      } catch (error) {
-        deps.log.warn('elastic ip not attached', { instanceId: a.instanceId, allocationId: a.allocationId, reason: `AssociateAddress of ${a.allocationId} to ${a.instanceId} failed: ${errorMessage(error)}; publishing its ordinary public IP instead` });
-        deps.metrics.add('ElasticIpProblems');
-      }
-    }),
-  );
-  return instances.map((i) => {
-    const a = attached.get(i.id);
-    return a ? { ...i, publicIp: a.publicIp } : i;
-  });
-}
-
-/** The zone's name: remembered, else the apex of the first page (its SOA), else GetHostedZone. */
-async function resolveZone(deps: Deps, z: { id: string; kind: ZoneKind }, listing: Listing | undefined): Promise<Zone> {
-  let name = deps.zoneNames.get(z.id);
-  if (!name) {
-    const soa = listing?.records.find((r) => r.type === 'SOA');
-    name = soa ? soa.name.replace(/\.$/, '') : await zoneName(deps.clients.route53, z.id);
-    deps.zoneNames.set(z.id, name);
-  }
-  return { ...z, name };
-}
-
-/** The valid names the instances claim (invalid ones are refused by the planner); record names under a hub's template. */
-function claimedNames(instances: readonly Instance[], zones: readonly Zone[], template?: string, spokeNames?: SpokeNames): string[] {
-  const names = new Set<string>();
-  const zoneNames = zones.map((z) => z.name);
-  for (const i of instances) {
-    if (i.nameTag === undefined) continue;
-    let check = checkName(i.nameTag, zoneNames);
-    if (check.ok && template) check = checkTemplateName(template, check.name, i, zoneNames, spokeNames);
-    if (check.ok) names.add(check.name);
-  }
-  return [...names];
-}
-
-/** A zone's records for the plan: the listing if complete, else the names read one by one or the rest of the zone. */
-async function completeZone(deps: Deps, zone: Zone, listing: Listing, names: readonly string[]): Promise<ZoneView> {
-  if (!listing.next) return { zone, records: listing.records };
-  if (names.length <= TARGETED_NAMES) {
-    return { zone, records: await readNames(deps.clients.route53, zone.id, zone.name, names) };
-  }
-  const rest = await listRecords(deps.clients.route53, zone.id, listing.next);
-  return { zone, records: [...listing.records, ...rest.records] };
-}
-
-async function completeParameters(deps: Deps, ssm: SSMClient, listing: ParameterListing, names: readonly string[], thorough = true): Promise<Map<string, string>> {
-  if (!listing.next) return listing.parameters;
-  // An event's run needs only its names' parameters: read them by name, 10 per call in one
-  // round, whatever the size of the prefix (listing it costs one call per 10 parameters, in
-  // sequence). Only a thorough run (a tag change) must list, to find names an instance left.
-  const leaves = [...PARAMETER_LEAVES, HOST_KEYS_LEAF];
-  if (!thorough || names.length * leaves.length <= TARGETED_NAMES * 10) {
-    const wanted = names.flatMap((n) => leaves.map((leaf) => `${parameterFolder(deps.config.prefix, n)}/${leaf}`));
-    return wanted.length > 0 ? getParameters(ssm, wanted) : new Map();
-  }
-  const rest = await listParameters(ssm, deps.config.prefix, listing.next);
-  return new Map([...listing.parameters, ...rest.parameters]);
-}
-
-/**
- * Describes the owners of contested names that are not among the targets, so the planner
- * knows whether they still live and still claim their names. With `names` undefined
- * (the reconcile) every owner counts. A hub describes each owner in its own spoke; an owner
- * in a spoke it cannot read stays unknown, so it keeps its name.
- */
-async function describeOwners(state: RunState, lookedUp: Set<string>, views: readonly ZoneView[], paramSides: readonly Side[], names: readonly string[] | undefined): Promise<Instance[]> {
-  const { deps } = state;
-  const wanted = names ? new Set(names) : undefined;
-  const owners = new Set<string>();
-  const consider = (name: string | undefined, owner: string | undefined, allNames = false) => {
-    if (name && owner && !lookedUp.has(owner) && (!wanted || allNames || wanted.has(name))) owners.add(owner);
-  };
-  for (const view of views) {
-    for (const r of view.records) {
-      if (r.type !== 'TXT' || r.values.length !== 1) continue;
-      const o = parseOwnership(r.values[0] ?? '');
-      if (!o || o.owner !== deps.config.ownerId) continue;
-      if (deps.hub ? o.account !== undefined : o.region === deps.config.region && o.account === undefined) consider(nameOfOwnershipFqdn(r.name, view.zone.name), ownershipKey(o));
-    }
-  }
-  for (const side of paramSides) {
-    const sideNames = new Set(side.names);
-    for (const [parameter, value] of side.parameters) {
-      const split = splitParameter(deps.config.prefix, parameter);
-      // Parameter names carry no template: a spoke's own claimed names decide.
-      if (split?.leaf === 'instance-id' && (!wanted || sideNames.has(split.name))) consider(split.name, instanceKey({ id: value, ...side.spoke }), true);
-    }
-  }
-  if (owners.size === 0) return [];
-  const bySide = new Map<string, { spoke: Spoke | undefined; keys: string[] }>();
-  for (const key of owners) {
-    const { account, region } = parseInstanceKey(key);
-    const spoke = deps.hub && account !== undefined && region !== undefined ? { account, region } : undefined;
-    if (deps.hub && !spoke) continue;
-    const group = bySide.get(sideKey(spoke)) ?? { spoke, keys: [] };
-    group.keys.push(key);
-    bySide.set(sideKey(spoke), group);
-  }
-  const found = await Promise.all(
-    [...bySide].map(async ([k, { spoke, keys }]) => {
-      let side = state.sides.get(k);
-      if (side?.error) return [];
-      if (!side) state.sides.set(k, (side = newSide(deps, spoke, [])));
-      try {
-        const instances = placed(await describeInstances(side.ec2, keys.map((key) => parseInstanceKey(key).id)), spoke);
-        for (const key of keys) lookedUp.add(key);
-        return instances;
-      } catch (error) {
-        if (!spoke) throw error;
-        deps.log.warn('owner not looked up; it keeps its names', { account: spoke.account, region: spoke.region, reason: errorMessage(error) });
-        return [];
-      }
-    }),
-  );
-  return found.flat();
 }
 
 function reportRefusals(deps: Deps, plan: Plan): void {

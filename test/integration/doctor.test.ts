@@ -299,7 +299,7 @@ describe('ec2ip doctor on a hub', () => {
       const deployed = await cli(['deploy', '--hub', '--skip-build', '--hosted-zone-id', zone, '--spoke-external-id', EXTERNAL_ID, '--spoke-list', `${ACCOUNT_A}:us-east-1,${ACCOUNT_B}:eu-west-1`, '--member-accounts', `${ACCOUNT_A},${ACCOUNT_B}`]);
       expect(deployed.code, show(deployed)).toBe(0);
       dns.zones.set('example.com', (await aws.route53.send(new GetHostedZoneCommand({ Id: zone }))).DelegationSet?.NameServers ?? []);
-      // The hub function's lines (functions/sync/engine.ts, handler.ts): spoke B's role could not be assumed.
+      // The hub function's lines (functions/sync/read.ts, handler.ts): spoke B's role could not be assumed.
       const stream = { logGroupName: '/aws/lambda/ec2ip', logStreamName: '2026/01/01/[$LATEST]hub' };
       await logs.send(new CreateLogStreamCommand(stream));
       const at = Date.now() - 5 * 60_000;
