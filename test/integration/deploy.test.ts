@@ -2,6 +2,8 @@
  * `ec2ip deploy` end to end: the built CLI (dist/cli.mjs, as a user runs it) deploys
  * infra/template.yaml into moto's CloudFormation; the resources are then checked in the
  * services themselves (Lambda, EventBridge, SQS, S3), and a second run changes nothing.
+ * Every call the CLI makes is evaluated against infra/user-policy-deploy.json (the deployer's
+ * policy of docs/deploying.md) by the IAM audit; the test's own checks go to moto directly.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,6 +22,7 @@ import { DescribeRuleCommand, EventBridgeClient, ListTargetsByRuleCommand } from
 import { GetFunctionCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, GetPublicAccessBlockCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { useIamAudit } from '../support/iam-audit.js';
 import { createZone, REGION, useMoto } from '../support/moto.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,6 +53,7 @@ const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n$
 
 describe('ec2ip deploy against moto', () => {
   const aws = useMoto();
+  useIamAudit('deployer');
   const config = { endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const cfn = new CloudFormationClient(config);
   const lambda = new LambdaClient(config);
@@ -200,22 +204,6 @@ describe('ec2ip deploy against moto', () => {
     expect(StackSummaries).toEqual([]);
   });
 
-  it('--upload-only stages the zip in a named bucket and creates no stack', async () => {
-    const run = await ec2ip(['deploy', '--skip-build', '--upload-only', '--bucket', 'acme-ec2ip-code-us-east-1', '--json']);
-    expect(run.code, show(run)).toBe(0);
-    const out = JSON.parse(run.stdout) as { bucket: string; key: string; sha256: string; region: string };
-    expect(out).toMatchObject({ region: 'us-east-1', bucket: 'acme-ec2ip-code-us-east-1', key: `ec2ip/${out.sha256}.zip` });
-    const object = await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: out.key }));
-    const zip = Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
-    expect(createHash('sha256').update(zip).digest('hex')).toBe(out.sha256);
-    expect((await cfn.send(new ListStacksCommand({}))).StackSummaries ?? []).toEqual([]);
-    // Again: already there, nothing uploaded.
-    const again = await ec2ip(['deploy', '--skip-build', '--upload-only', '--bucket', 'acme-ec2ip-code-us-east-1']);
-    expect(again.code, show(again)).toBe(0);
-    expect(again.stderr).toContain('is already there: nothing to upload');
-    expect(again.stdout).toBe(`CodeS3Bucket  acme-ec2ip-code-us-east-1\nCodeS3Key     ${out.key}\n`);
-  });
-
   it('prints its help', async () => {
     const help = await ec2ip(['deploy', '--help']);
     expect(help.code).toBe(0);
@@ -223,4 +211,25 @@ describe('ec2ip deploy against moto', () => {
     const all = await ec2ip(['--help']);
     expect(all.stdout).toMatch(/deploy\s+build and deploy the stack/);
   });
+
+  // --bucket: the deployer's policy names that bucket instead of ec2ip-artifacts-* (docs/deploying.md).
+  describe('with --bucket', () => {
+    useIamAudit('deployer', { codeBucket: 'acme-ec2ip-code-us-east-1' });
+
+    it('--upload-only stages the zip in a named bucket and creates no stack', async () => {
+      const run = await ec2ip(['deploy', '--skip-build', '--upload-only', '--bucket', 'acme-ec2ip-code-us-east-1', '--json']);
+      expect(run.code, show(run)).toBe(0);
+      const out = JSON.parse(run.stdout) as { bucket: string; key: string; sha256: string; region: string };
+      expect(out).toMatchObject({ region: 'us-east-1', bucket: 'acme-ec2ip-code-us-east-1', key: `ec2ip/${out.sha256}.zip` });
+      const object = await s3.send(new GetObjectCommand({ Bucket: out.bucket, Key: out.key }));
+      const zip = Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      expect(createHash('sha256').update(zip).digest('hex')).toBe(out.sha256);
+      expect((await cfn.send(new ListStacksCommand({}))).StackSummaries ?? []).toEqual([]);
+      // Again: already there, nothing uploaded.
+      const again = await ec2ip(['deploy', '--skip-build', '--upload-only', '--bucket', 'acme-ec2ip-code-us-east-1']);
+      expect(again.code, show(again)).toBe(0);
+      expect(again.stderr).toContain('is already there: nothing to upload');
+      expect(again.stdout).toBe(`CodeS3Bucket  acme-ec2ip-code-us-east-1\nCodeS3Key     ${out.key}\n`);
+    });
+    });
 });

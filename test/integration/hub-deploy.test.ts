@@ -3,10 +3,12 @@
  * in the DNS account, then the spokes' StackSet (self-managed on moto, which has no
  * organization: service-managed permissions and automatic deployment are tested with SDK
  * mocks in test/unit/deploy-spokes.test.ts) with stacks in two accounts and two regions.
+ * The CLI's calls are evaluated against infra/user-policy-deploy.json by the IAM audit.
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
+import { useIamAudit } from '../support/iam-audit.js';
 import { createZone, useMoto } from '../support/moto.js';
 import { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, HUB_BUS_ARN, HUB_ROLE_ARN, spokeClients } from '../support/hub.js';
 
@@ -14,6 +16,7 @@ const show = (r: { code: number; stdout: string; stderr: string }) => `exit ${r.
 
 describe('ec2ip deploy for many accounts, on moto', () => {
   useMoto();
+  useIamAudit('deployer');
   const env = { AWS_MAX_ATTEMPTS: '1' };
 
   it('deploys the hub: infra/hub.yaml with the spokes, the external id, its bus and the role the spokes trust', async () => {

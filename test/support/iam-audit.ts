@@ -112,6 +112,46 @@ const sqsQueue = (action: string): Mapper => (call, where) => {
   return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
 };
 
+/** A stack named by StackName (a name or the stack's ARN), with the change set's name when the call names one. */
+const stack = (action: string): Mapper => (call, where) => {
+  const p = form(call);
+  const name = p.get('StackName') ?? '';
+  const resource = name.startsWith('arn:') ? name : `arn:aws:cloudformation:${where.region}:${where.account}:stack/${name}/00000000-0000-0000-0000-000000000000`;
+  const changeSet = p.get('ChangeSetName');
+  const changeSetName = changeSet?.startsWith('arn:') ? (/:changeSet\/([^/]+)\//.exec(changeSet)?.[1] ?? changeSet) : changeSet;
+  const context: Record<string, string> = changeSetName ? { 'cloudformation:ChangeSetName': changeSetName } : {};
+  return [{ action, resource, context }];
+};
+const stackSet = (action: string): Mapper => (call, where) => [
+  { action, resource: `arn:aws:cloudformation:${where.region}:${where.account}:stackset/${form(call).get('StackSetName') ?? ''}:00000000-0000-0000-0000-000000000000`, context: {} },
+];
+
+/**
+ * S3 (REST, path style as the CLI sends it to an emulator): the bucket's and the object's
+ * calls of `deploy`, each as the action the S3 reference gives it (HeadBucket is s3:ListBucket,
+ * HeadObject s3:GetObject).
+ */
+export function s3Requests(call: RecordedCall): IamRequest[] {
+  const url = new URL(call.path, 'http://s3');
+  const [bucket = '', ...rest] = url.pathname.replace(/^\//, '').split('/');
+  const key = decodeURIComponent(rest.join('/'));
+  const q = url.searchParams;
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const onBucket = (action: string) => [{ action, resource: bucketArn, context: {} }];
+  if (!bucket) throw new Error(`call ${call.seq} s3 ${call.method} ${call.path}: no bucket in its path`);
+  if (key) {
+    const action = call.method === 'PUT' ? 's3:PutObject' : call.method === 'HEAD' || call.method === 'GET' ? 's3:GetObject' : undefined;
+    if (!action) throw new Error(`the IAM audit has no mapping for s3 ${call.method} ${call.path} (call ${call.seq}): add one to s3Requests in test/support/iam-audit.ts`);
+    return [{ action, resource: `${bucketArn}/${key}`, context: {} }];
+  }
+  if (call.method === 'HEAD' || (call.method === 'GET' && [...q.keys()].every((k) => ['list-type', 'prefix', 'x-id'].includes(k)))) return onBucket('s3:ListBucket');
+  if (call.method === 'PUT' && q.has('publicAccessBlock')) return onBucket('s3:PutBucketPublicAccessBlock');
+  if (call.method === 'PUT' && q.has('encryption')) return onBucket('s3:PutEncryptionConfiguration');
+  if (call.method === 'PUT' && q.has('policy')) return onBucket('s3:PutBucketPolicy');
+  if (call.method === 'PUT' && [...q.keys()].every((k) => k === 'x-id')) return onBucket('s3:CreateBucket');
+  throw new Error(`the IAM audit has no mapping for s3 ${call.method} ${call.path} (call ${call.seq}): add one to s3Requests in test/support/iam-audit.ts`);
+}
+
 /** Route 53's normalized form of a record name for the condition key: lower case, no trailing dot, other characters as \ooo. */
 export function normalizedRecordName(name: string): string {
   const plain = name.replace(/\.$/, '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))).toLowerCase();
@@ -209,20 +249,35 @@ export const CALLS: Record<string, Mapper> = {
   'sqs:GetQueueAttributes': sqsQueue('sqs:GetQueueAttributes'),
   'sqs:SendMessage': sqsQueue('sqs:SendMessage'),
   'iam:ListAccountAliases': star('iam:ListAccountAliases'),
-  'cloudformation:ListStackInstances': (call, where) => [
-    {
-      action: 'cloudformation:ListStackInstances',
-      resource: `arn:aws:cloudformation:${where.region}:${where.account}:stackset/${form(call).get('StackSetName') ?? ''}:00000000-0000-0000-0000-000000000000`,
-      context: {},
-    },
-  ],
-  'cloudformation:DescribeStacks': (call, where) => [
-    {
-      action: 'cloudformation:DescribeStacks',
-      resource: `arn:aws:cloudformation:${where.region}:${where.account}:stack/${form(call).get('StackName') ?? ''}/00000000-0000-0000-0000-000000000000`,
-      context: {},
-    },
-  ],
+  'cloudformation:ListStackInstances': stackSet('cloudformation:ListStackInstances'),
+  'cloudformation:DescribeStackSet': stackSet('cloudformation:DescribeStackSet'),
+  'cloudformation:UpdateStackSet': stackSet('cloudformation:UpdateStackSet'),
+  'cloudformation:CreateStackInstances': stackSet('cloudformation:CreateStackInstances'),
+  'cloudformation:DescribeStackSetOperation': stackSet('cloudformation:DescribeStackSetOperation'),
+  'cloudformation:ListStackSetOperationResults': stackSet('cloudformation:ListStackSetOperationResults'),
+  // No resource type. A self-managed StackSet without AdministrationRoleARN uses the account's
+  // AWSCloudFormationStackSetAdministrationRole, which the caller passes to CloudFormation
+  // (CloudFormation User Guide, "Grant self-managed permissions").
+  'cloudformation:CreateStackSet': (call, where) => {
+    const p = form(call);
+    const requests: IamRequest[] = [{ action: 'cloudformation:CreateStackSet', resource: '*', context: {} }];
+    if (p.get('PermissionModel') !== 'SERVICE_MANAGED') {
+      const role = p.get('AdministrationRoleARN') ?? `arn:aws:iam::${where.account}:role/AWSCloudFormationStackSetAdministrationRole`;
+      requests.push({ action: 'iam:PassRole', resource: role, context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } });
+    }
+    return requests;
+  },
+  'cloudformation:DescribeStacks': stack('cloudformation:DescribeStacks'),
+  'cloudformation:GetTemplate': stack('cloudformation:GetTemplate'),
+  'cloudformation:DescribeStackEvents': stack('cloudformation:DescribeStackEvents'),
+  'cloudformation:DescribeStackResources': stack('cloudformation:DescribeStackResources'),
+  'cloudformation:DeleteStack': stack('cloudformation:DeleteStack'),
+  // The change set actions are authorised on the stack, with the change set's name as cloudformation:ChangeSetName.
+  'cloudformation:CreateChangeSet': stack('cloudformation:CreateChangeSet'),
+  'cloudformation:DescribeChangeSet': stack('cloudformation:DescribeChangeSet'),
+  'cloudformation:ExecuteChangeSet': stack('cloudformation:ExecuteChangeSet'),
+  'cloudformation:DeleteChangeSet': stack('cloudformation:DeleteChangeSet'),
+  'cloudformation:ValidateTemplate': star('cloudformation:ValidateTemplate'),
   // Needs no permission: AWS answers it for any valid credentials.
   'sts:GetCallerIdentity': () => [],
   // The trust policy of the role assumed is evaluated too (see evaluateCall).
@@ -236,6 +291,7 @@ export const CALLS: Record<string, Mapper> = {
 
 /** The IAM requests of a call; a call without a mapping throws, saying where to add it. */
 export function iamRequests(call: RecordedCall, where: Where): IamRequest[] {
+  if (call.service === 's3') return s3Requests(call);
   const mapper = CALLS[`${call.service}:${call.action}`];
   if (!mapper) {
     throw new Error(
@@ -256,13 +312,15 @@ export interface Principal {
   policies: NamedPolicy[];
 }
 
-export type AuditKind = 'function' | 'hub' | 'cli';
+export type AuditKind = 'function' | 'hub' | 'cli' | 'deployer';
 
 /** The person's policies the docs quote: reading (README, docs/scripts.md), connecting and `known-hosts --via ssm` (docs/connecting.md). */
 export const USER_POLICIES = {
   read: 'infra/user-policy.json',
   connect: 'infra/user-policy-connect.json',
   hostKeysSsm: 'infra/user-policy-host-keys-ssm.json',
+  /** `ec2ip deploy`'s own calls (docs/deploying.md). */
+  deploy: 'infra/user-policy-deploy.json',
 } as const;
 export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
 
@@ -270,8 +328,13 @@ export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
 export const USER_ACCESS_KEY = 'AKIAEC2IPUSERTEST001';
 
 /** The person running the CLI: a user with the policies `files` (default: the read policy, infra/user-policy.json). */
-export function userPrincipal(files: readonly UserPolicyFile[] = [USER_POLICIES.read]): Principal {
-  const policies = files.map((name) => ({ name, policy: JSON.parse(readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8')) as NamedPolicy['policy'] }));
+export function userPrincipal(files: readonly UserPolicyFile[] = [USER_POLICIES.read], codeBucket?: string): Principal {
+  const read = (name: string) => {
+    const text = readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
+    // docs/deploying.md: with --bucket, the deployer's policy names that bucket instead of ec2ip-artifacts-*.
+    return JSON.parse(codeBucket ? text.replaceAll('arn:aws:s3:::ec2ip-artifacts-*', `arn:aws:s3:::${codeBucket}`) : text) as NamedPolicy['policy'];
+  };
+  const policies = files.map((name) => ({ name, policy: read(name) }));
   return { description: `a user with ${files.join(' + ')}`, arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies };
 }
 
@@ -411,6 +474,8 @@ export interface IamAuditOptions {
   accessKeyId?: string;
   /** For `cli`: the person's policies (default: the read policy). */
   policies?: readonly UserPolicyFile[];
+  /** For `deployer`: the bucket given with --bucket, which replaces ec2ip-artifacts-* in infra/user-policy-deploy.json. */
+  codeBucket?: string;
 }
 
 /**
@@ -490,6 +555,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
       return spokePrincipal(spoke, session.session);
     }
     if (call.accessKeyId !== 'test' && call.accessKeyId !== options.accessKeyId) throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
+    if (kind === 'deployer') return userPrincipal([USER_POLICIES.deploy], options.codeBucket);
     return kind === 'cli' ? userPrincipal(options.policies) : functionPrincipal(ownStack(kind, call.env, call.region));
   }
 

@@ -208,6 +208,26 @@ const CONNECT_ROWS: Row[] = [
   { what: 'changing a record', principal: person, request: change('ZPUBLIC1', ['A']), expected: 'denied' },
 ];
 
+// The person deploying: docs/deploying.md's infra/user-policy-deploy.json (deploy's own calls).
+const deployer = () => userPrincipal([USER_POLICIES.deploy]);
+const cfnStack = (action: string, name: string, context: Record<string, string> = {}): IamRequest => ({ action, resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/00000000-0000-0000-0000-000000000000`, context });
+const passRole = (role: string, service: string): IamRequest => ({ action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/${role}`, context: { 'iam:PassedToService': service } });
+const DEPLOY_ROWS: Row[] = [
+  { what: "executing a change set of the ec2ip stack", principal: deployer, request: cfnStack('cloudformation:ExecuteChangeSet', 'ec2ip', { 'cloudformation:ChangeSetName': 'ec2ip-1' }), expected: 'Allowed' },
+  { what: 'creating a change set of another stack', principal: deployer, request: cfnStack('cloudformation:CreateChangeSet', 'other', { 'cloudformation:ChangeSetName': 'x' }), expected: 'denied' },
+  { what: 'deleting another stack', principal: deployer, request: cfnStack('cloudformation:DeleteStack', 'prod-db'), expected: 'denied' },
+  { what: 'updating a stack without a change set', principal: deployer, request: cfnStack('cloudformation:UpdateStack', 'ec2ip'), expected: 'denied' },
+  { what: 'passing the StackSet administration role to CloudFormation', principal: deployer, request: passRole('AWSCloudFormationStackSetAdministrationRole', 'cloudformation.amazonaws.com'), expected: 'Allowed' },
+  { what: 'passing that role to another service', principal: deployer, request: passRole('AWSCloudFormationStackSetAdministrationRole', 'lambda.amazonaws.com'), expected: 'denied' },
+  { what: 'passing an administrator role to CloudFormation', principal: deployer, request: passRole('Admin', 'cloudformation.amazonaws.com'), expected: 'denied' },
+  { what: 'updating the spokes StackSet', principal: deployer, request: { action: 'cloudformation:UpdateStackSet', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/ec2ip-spokes:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'Allowed' },
+  { what: 'updating another StackSet', principal: deployer, request: { action: 'cloudformation:UpdateStackSet', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/other:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'denied' },
+  { what: 'uploading the code', principal: deployer, request: { action: 's3:PutObject', resource: `arn:aws:s3:::ec2ip-artifacts-${ACCOUNT}-${REGION}/ec2ip/abc.zip`, context: {} }, expected: 'Allowed' },
+  { what: 'writing outside ec2ip/ in the code bucket', principal: deployer, request: { action: 's3:PutObject', resource: `arn:aws:s3:::ec2ip-artifacts-${ACCOUNT}-${REGION}/other.zip`, context: {} }, expected: 'denied' },
+  { what: 'writing to another bucket', principal: deployer, request: { action: 's3:PutObject', resource: 'arn:aws:s3:::other-bucket/ec2ip/abc.zip', context: {} }, expected: 'denied' },
+  { what: "deleting the code bucket", principal: deployer, request: { action: 's3:DeleteBucket', resource: `arn:aws:s3:::ec2ip-artifacts-${ACCOUNT}-${REGION}`, context: {} }, expected: 'denied' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -222,6 +242,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ["the hub's bus policy (infra/hub.yaml)", BUS_ROWS],
     ["the CLI user's policy the README documents (infra/user-policy.json)", USER_ROWS],
     ["the person connecting (docs/connecting.md: infra/user-policy-connect.json, user-policy-host-keys-ssm.json)", CONNECT_ROWS],
+    ["the person deploying (docs/deploying.md: infra/user-policy-deploy.json)", DEPLOY_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -384,7 +405,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
@@ -409,6 +430,15 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect(connecting).toContain(`](../${file})`);
       expect(scripts).toContain(`](../${file})`);
     }
+  });
+
+  it("docs/deploying.md quotes the deployer's policy as it is, and links it; docs/many-accounts.md links it", () => {
+    const deploying = readFileSync(new URL('../../docs/deploying.md', import.meta.url), 'utf8');
+    const manyAccounts = readFileSync(new URL('../../docs/many-accounts.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../${USER_POLICIES.deploy}`, import.meta.url), 'utf8');
+    expect(deploying, `docs/deploying.md quotes ${USER_POLICIES.deploy}`).toContain(`\`\`\`json\n${text}\`\`\``);
+    expect(deploying).toContain(`](../${USER_POLICIES.deploy})`);
+    expect(manyAccounts).toContain(`](../${USER_POLICIES.deploy})`);
   });
 
   it('finds a misspelt action, condition key and resource', async () => {
