@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Mutation testing (`npm run mutate`): the core (planner, ownership, names, configuration,
- * desired state, host keys, retry back-off) and the ownership-relevant parts of the sync engine, against the unit tests.
+ * desired state, host keys, retry back-off), against the unit tests. The sync loop's ownership
+ * bookkeeping (functions/sync/owners.ts) has its own config: stryker.sync.config.mjs.
  * Not part of `npm test`. Runs at low concurrency: the machine is shared.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */

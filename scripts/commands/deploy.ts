@@ -8,7 +8,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { explainAwsError } from '../cli/aws-errors.js';
-import { CliError, EXIT, UsageError } from '../cli/errors.js';
+import { EXIT, UsageError } from '../cli/errors.js';
 import type { Io } from '../cli/io.js';
 import { parse } from '../cli/options.js';
 import { bucketState, checkBucketName, codeKey, createBucket, defaultBucketName, objectExists, upload } from '../deploy/bucket.js';

@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { CreateStackCommand, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { queryApi } from '../../functions/adapters/aws-query.js';
-import { motoEndpoint } from './moto.js';
+import { builtInImageId, motoEndpoint } from './moto.js';
 
 /** The hub's account: moto's default, the one plain `test` credentials act in. */
 export const HUB_ACCOUNT = '123456789012';
@@ -82,9 +82,7 @@ export async function deploySpokeStack(clients: SpokeClients): Promise<void> {
 
 /** Runs one instance in the spoke with these tags; returns its id. */
 export async function runSpokeInstance(clients: SpokeClients, tags: Record<string, string>): Promise<string> {
-  const { Images = [] } = await clients.ec2.send(new DescribeImagesCommand({}));
-  const image = Images.find((i) => (i.Architecture ?? 'x86_64') === 'x86_64')?.ImageId;
-  if (!image) throw new Error('moto has no AMI in this region');
+  const image = await builtInImageId(clients.ec2, motoEndpoint());
   const out = await clients.ec2.send(
     new RunInstancesCommand({
       ImageId: image,

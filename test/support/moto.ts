@@ -229,17 +229,26 @@ export async function putRecord(zoneId: string, { name, type, values, ttl = 300,
 
 // ---------------------------------------------------------------- EC2
 
-let cachedImage: { endpoint: string; imageId: string } | undefined;
+const images = new Map<string, string>();
+
+/**
+ * An x86_64 AMI of moto's built-in set in the client's region: the same after every reset, so
+ * looked up once per emulator and region (an unfiltered DescribeImages is moto's dearest read).
+ */
+export async function builtInImageId(ec2: EC2Client, endpoint: string): Promise<string> {
+  const key = `${endpoint} ${await ec2.config.region()}`;
+  const cached = images.get(key);
+  if (cached) return cached;
+  const { Images = [] } = await ec2.send(new DescribeImagesCommand({}));
+  const image = Images.find((i) => i.ImageId && i.State !== 'deregistered' && (i.Architecture ?? 'x86_64') === 'x86_64') ?? Images[0];
+  if (!image?.ImageId) throw new Error(`moto DescribeImages returned no AMI in ${key}`);
+  images.set(key, image.ImageId);
+  return image.ImageId;
+}
 
 async function imageId(): Promise<string> {
   const { ec2, endpoint } = motoClients();
-  if (cachedImage?.endpoint === endpoint) return cachedImage.imageId;
-  const { Images = [] } = await ec2.send(new DescribeImagesCommand({}));
-  const image = Images.find((i) => i.ImageId && i.State !== 'deregistered' && (i.Architecture ?? 'x86_64') === 'x86_64') ?? Images[0];
-  if (!image?.ImageId) throw new Error('moto DescribeImages returned no AMI');
-  // moto's built-in AMIs are the same after every reset.
-  cachedImage = { endpoint, imageId: image.ImageId };
-  return image.ImageId;
+  return builtInImageId(ec2, endpoint);
 }
 
 function toTags(tags: Record<string, string>): { Key: string; Value: string }[] {
