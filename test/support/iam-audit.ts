@@ -26,6 +26,7 @@
 import { readFileSync } from 'node:fs';
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startProxy, type AwsProxy, type RawRequest } from './aws-proxy.js';
 import { paramsFromFunctionEnv, resolveStack, roleArn, rolePolicies, templateDocument, trustPolicy, isObj, type NamedPolicy, type ResolvedStack, type TemplateName } from './cfn-stack.js';
@@ -584,10 +585,13 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = proxy.url;
   });
+  let evaluationMs = 0;
   afterEach(async () => {
     const batch = calls.splice(0);
     const failures: string[] = [];
+    const t0 = performance.now();
     for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call))));
+    evaluationMs += performance.now() - t0;
     state.evaluated += batch.length;
     if (failures.length) throw new Error(`IAM would deny ${failures.length} call(s) this test made:\n${failures.join('\n')}`);
   });
@@ -596,7 +600,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     else process.env.AWS_ENDPOINT_URL = saved;
     await proxy?.stop();
     // s6-audit-lambda: IAM_AUDIT_COUNT=1 prints what each file's audit evaluated (the figures of the review notes).
-    if (process.env.IAM_AUDIT_COUNT) console.log(`iam-audit (${kind}): ${state.evaluated} calls evaluated, ${[...principals.values()].reduce((n, p) => n + (decisions.get(p)?.size ?? 0), 0)} distinct requests simulated`);
+    if (process.env.IAM_AUDIT_COUNT) console.log(`iam-audit (${kind}): ${state.evaluated} calls evaluated, ${[...principals.values()].reduce((n, p) => n + (decisions.get(p)?.size ?? 0), 0)} distinct requests simulated, ${Math.round(evaluationMs)} ms evaluating`);
     // The audit must have seen the code's calls: zero would mean it was bypassed.
     if (state.evaluated === 0) throw new Error(`the IAM audit (${kind}) evaluated no call in this file: is AWS_ENDPOINT_URL set after useIamAudit?`);
   });
