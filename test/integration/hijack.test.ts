@@ -21,6 +21,7 @@ import {
   type RecordSet,
 } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 interface Everything {
   public: RecordSet[];
@@ -33,6 +34,7 @@ const byName = (a: RecordSet, b: RecordSet) => (a.name === b.name ? a.type.local
 
 describe('hijack attempts', () => {
   useMoto();
+  useIamAudit('function');
   let world: World;
   let otherZoneId: string;
   let handler: Handler;

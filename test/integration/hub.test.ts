@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, stateChangeEvent, scheduledEvent, tagChangeEvent } from '../support/events.js';
 import { createZone, listRecords, loadHandler, motoEndpoint, putRecord, useMoto, type Handler } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
@@ -44,7 +44,7 @@ const records = async (zone: string) => (await listRecords(zone)).map((r) => `${
 
 describe('hub and spokes on moto', () => {
   useMoto();
-  useIamAudit('hub');
+  const audit = useIamAudit('hub');
 
   describe('a hub over two accounts and two regions', () => {
     let zone: string;
@@ -239,9 +239,14 @@ describe('hub and spokes on moto', () => {
     // Moto enforces no trust policy or external id: the proxy refuses AssumeRole of account
     // B's role, as AWS does when the role is missing or the external id is wrong.
     const deniedRole = encodeURIComponent(`arn:aws:iam::${ACCOUNT_B}:role/`);
+    let saved: string | undefined;
 
+    beforeAll(() => {
+      saved = process.env.AWS_ENDPOINT_URL;
+    });
     beforeEach(async () => {
-      proxy ??= await startProxy({ target: motoEndpoint(), deny: ({ service, action, body }) => service === 'sts' && action === 'AssumeRole' && body.includes(deniedRole) });
+      // The audit records at this proxy too: the AssumeRole it denies is evaluated as well.
+      proxy ??= await startProxy({ ...audit.hooks, target: motoEndpoint(), deny: ({ service, action, body }) => service === 'sts' && action === 'AssumeRole' && body.includes(deniedRole) });
       zone = await createZone('example.com');
       for (const s of [A_EAST, B_EAST]) {
         const clients = await spokeClients(s);
@@ -252,7 +257,8 @@ describe('hub and spokes on moto', () => {
       proxy.requests.length = 0;
     });
     afterAll(async () => {
-      process.env.AWS_ENDPOINT_URL = motoEndpoint();
+      // Back to the audit's proxy, for the next describe's hub.
+      process.env.AWS_ENDPOINT_URL = saved;
       for (const name of HUB_VARS) delete process.env[name];
       await proxy?.stop();
     });

@@ -23,6 +23,7 @@ import { fromGen, runScenario, scenarioArb } from '../support/lifecycle.js';
 import { startLostAnswerProxy, type LostAnswerProxy } from '../support/lost-answer-proxy.js';
 import { motoEndpoint, runInstance, startInstances, stopInstances, terminateInstances, useMoto, type Handler } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 /** The share of requests that fail, per service. */
 const FAULT_RATE = 0.2;
@@ -35,11 +36,13 @@ const SAVED = Object.fromEntries(['AWS_ENDPOINT_URL', 'AWS_MAX_ATTEMPTS', 'EC2IP
 
 describe('faults between the handler and AWS', () => {
   useMoto();
+  const audit = useIamAudit('function');
   let faults: AwsProxy;
   let lost: LostAnswerProxy;
 
   beforeAll(async () => {
-    faults = await startProxy({ target: motoEndpoint() });
+    // The audit records at the fault proxy: the calls it fails (throttle, 500, timeout, reset) are evaluated too.
+    faults = await startProxy({ ...audit.hooks, target: motoEndpoint() });
     lost = await startLostAnswerProxy(faults.url);
   });
   afterAll(async () => {

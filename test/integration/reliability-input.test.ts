@@ -13,11 +13,13 @@ import { sqsRecord } from '../support/events.js';
 import { brief, goodItem, malformedItem, type Item } from '../support/malformed.js';
 import { resetMoto, runInstance, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const NUM_RUNS = Number(process.env.NUM_RUNS_INPUT ?? 4);
 
 describe('malformed items in an SQS batch on moto', () => {
   useMoto();
+  useIamAudit('function');
 
   it(`are reported alone, logged once each and write nothing, while the good items are published (${NUM_RUNS} fuzzed batches)`, async () => {
     // The ids are only known once moto runs the instances: the batch is built from indexes.

@@ -12,11 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { claimedName } from '../support/convergence.js';
 import { fromGen, runScenario, scenarioArb } from '../support/lifecycle.js';
 import { useMoto } from '../support/moto.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 5);
 
 describe('out-of-order, duplicate and lost events', () => {
   useMoto();
+  useIamAudit('function');
 
   it(
     `converge to the truth after a reconcile and stay safe on the way (${NUM_RUNS} random lifecycles)`,

@@ -14,6 +14,7 @@ import { createWorld } from '../support/convergence.js';
 import { stateChangeEvent } from '../support/events.js';
 import { REGION, runInstance, useMoto } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 const QUEUE_VISIBILITY_S = 720;
 
@@ -43,6 +44,7 @@ async function receive(sqs: SQSClient, QueueUrl: string, waitSeconds: number): P
 
 describe('the retry delay of a failed SQS item, on moto', () => {
   const moto = useMoto();
+  const audit = useIamAudit('function');
   let proxy: AwsProxy | undefined;
   afterEach(async () => {
     await proxy?.stop();
@@ -51,10 +53,11 @@ describe('the retry delay of a failed SQS item, on moto', () => {
 
   it('makes a throttled item receivable again within seconds, not after the queue\'s 720 s', async () => {
     const sqs = sqsClient(moto.endpoint);
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'ec2ip-events', Attributes: { VisibilityTimeout: String(QUEUE_VISIBILITY_S) } }));
+    // The name CloudFormation gives the stack's EventQueue (`<stack>-EventQueue-…`): the queue the function role may consume.
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'ec2ip-EventQueue', Attributes: { VisibilityTimeout: String(QUEUE_VISIBILITY_S) } }));
     if (!QueueUrl) throw new Error('moto created no queue');
     const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
-    expect(queueArn).toMatch(/^arn:aws:sqs:us-east-1:\d{12}:ec2ip-events$/);
+    expect(queueArn).toMatch(/^arn:aws:sqs:us-east-1:\d{12}:ec2ip-EventQueue$/);
 
     const world = await createWorld();
     const id = await runInstance({ tags: { 'ec2ip:name': 'web' } });
@@ -66,7 +69,7 @@ describe('the retry delay of a failed SQS item, on moto', () => {
     expect(await receive(sqs, QueueUrl, 0)).toHaveLength(0);
 
     // Every Route 53 write is throttled; the SDK gives up at once (one attempt).
-    proxy = await startProxy({ target: moto.endpoint, faults: { rate: 1, kinds: ['throttle'], services: ['route53'], actions: ['ChangeResourceRecordSets'] } });
+    proxy = await startProxy({ ...audit.hooks, target: moto.endpoint, faults: { rate: 1, kinds: ['throttle'], services: ['route53'], actions: ['ChangeResourceRecordSets'] } });
     const handler = await loadPinnedHandler({ ...world.env, AWS_ENDPOINT_URL: proxy.url, AWS_MAX_ATTEMPTS: '1' });
     const record = recordOf(message as Message, queueArn);
     const { result, lines } = await captureStdout(() => handler({ Records: [record] }));

@@ -8,14 +8,16 @@ import { countCalls, sequentialRounds, startProxy, type AwsProxy } from '../supp
 import { stateChangeEvent } from '../support/events.js';
 import { createZone, loadHandler, runInstance, useMoto, type Handler } from '../support/moto.js';
 import { captureStdout } from '../support/output.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 describe('sequential rounds of AWS calls per event', () => {
   const aws = useMoto();
+  const audit = useIamAudit('function');
   let proxy: AwsProxy;
   let handler: Handler;
 
   beforeEach(async () => {
-    proxy = await startProxy({ target: aws.endpoint, delayMs: 40 });
+    proxy = await startProxy({ ...audit.hooks, target: aws.endpoint, delayMs: 40 });
     const publicZone = await createZone('example.com');
     const privateZone = await createZone('internal.example', { private: true });
     handler = await loadHandler({ AWS_ENDPOINT_URL: proxy.url, HOSTED_ZONE_ID: publicZone, PRIVATE_HOSTED_ZONE_ID: privateZone, ENABLE_ELASTIC_IP: 'true', PARAMETER_PREFIX: undefined, OWNER_ID: undefined, ON_STOP: undefined, RECORD_TTL: undefined });

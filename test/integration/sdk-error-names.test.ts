@@ -14,6 +14,7 @@ import { lambdaOptions } from '../../scripts/esbuild/options.mjs';
 import { startProxy, type FaultKind } from '../support/aws-proxy.js';
 import { createZone, resetMoto, useMoto } from '../support/moto.js';
 import type { ProbedError } from '../support/sdk-error-probe.js';
+import { useIamAudit } from '../support/iam-audit.js';
 
 type Probe = (env: Record<string, string | undefined>, zoneId: string, only?: readonly string[]) => Promise<ProbedError[]>;
 
@@ -30,6 +31,12 @@ const INTERNAL = ['ssm: internal error', 'route53: internal error'];
 
 describe('SDK errors in the Lambda bundle, whose error classes are dropped', () => {
   const aws = useMoto();
+  // The probe's calls as the function's role makes them: a stack whose prefix is the probe's,
+  // whose public zone is the one each run creates and whose private zone was deleted since (the
+  // only way the deployed function meets NoSuchHostedZone: the role names no other zone).
+  const audit = useIamAudit('function');
+  const STACK = { PARAMETER_PREFIX: '/ec2ip-probe', PRIVATE_HOSTED_ZONE_ID: 'Z0000000000NOSUCHZONE' };
+  const saved = Object.fromEntries(['HOSTED_ZONE_ID', ...Object.keys(STACK)].map((k) => [k, process.env[k]]));
   const dir = mkdtempSync(join(tmpdir(), 'ec2ip-error-probe-'));
   const probes: { lambda?: Probe; withClasses?: Probe } = {};
 
@@ -41,7 +48,13 @@ describe('SDK errors in the Lambda bundle, whose error classes are dropped', () 
       probes[key] = ((await import(pathToFileURL(join(dir, key, 'probe.mjs')).href)) as { probeErrors: Probe }).probeErrors;
     }
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
 
   const env = (endpoint: string) => ({
     AWS_ENDPOINT_URL: endpoint,
@@ -53,10 +66,14 @@ describe('SDK errors in the Lambda bundle, whose error classes are dropped', () 
   });
 
   const both = async (endpoint: string, only: readonly string[]) => {
+    // The audit reads the stack's settings from the environment at each call.
+    Object.assign(process.env, STACK);
     const zoneId = await createZone('example.com');
+    process.env.HOSTED_ZONE_ID = zoneId;
     const lambda = await probes.lambda!(env(endpoint), zoneId, only);
     await resetMoto();
     const zoneId2 = await createZone('example.com');
+    process.env.HOSTED_ZONE_ID = zoneId2;
     const withClasses = await probes.withClasses!(env(endpoint), zoneId2, only);
     // Zone ids differ between the two runs; nothing else may.
     const strip = (list: ProbedError[], id: string) => list.map((e) => ({ ...e, message: e.message.replaceAll(id, '<zone>'), logged: e.logged.replaceAll(id, '<zone>') }));
@@ -75,7 +92,8 @@ describe('SDK errors in the Lambda bundle, whose error classes are dropped', () 
   });
 
   it('errors that moto answers come out the same', async () => {
-    const { lambda, withClasses } = await both(aws.endpoint, DIRECT);
+    // Through the audit's proxy (useIamAudit points the SDK's environment at it).
+    const { lambda, withClasses } = await both(process.env.AWS_ENDPOINT_URL ?? '', DIRECT);
     expect(lambda.map((e) => e.case)).toEqual(DIRECT);
     expect(lambda).toEqual(withClasses);
     const byCase = new Map(lambda.map((e) => [e.case, e]));
@@ -92,7 +110,7 @@ describe('SDK errors in the Lambda bundle, whose error classes are dropped', () 
     ['500', INTERNAL, /^(InternalServerError|InternalFailure)$/],
   ] as const) {
     it(`${kind === 'throttle' ? 'throttling' : 'internal errors'} from the fault proxy come out the same and are retried the same`, async () => {
-      const proxy = await startProxy({ target: aws.endpoint, faults: { rate: 1, kinds: [kind as FaultKind], services: ['ssm', 'route53'], actions: ['GetParameter', 'ListResourceRecordSets'] } });
+      const proxy = await startProxy({ ...audit.hooks, target: aws.endpoint, faults: { rate: 1, kinds: [kind as FaultKind], services: ['ssm', 'route53'], actions: ['GetParameter', 'ListResourceRecordSets'] } });
       try {
         const { lambda, withClasses } = await both(proxy.url, cases);
         expect(lambda.map((e) => e.case)).toEqual(cases);

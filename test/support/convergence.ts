@@ -70,8 +70,9 @@ export async function createWorld(extraEnv: Record<string, string | undefined> =
       ON_STOP: undefined,
       RECORD_TTL: undefined,
       LOG_LEVEL: undefined,
-      // Straight to moto with the project's own retry and timeout settings, unless a test says otherwise.
-      AWS_ENDPOINT_URL: motoClients().endpoint,
+      // Where the describe points the SDK (useMoto: moto; useIamAudit: the audit's proxy in front of
+      // it), with the project's own retry and timeout settings, unless a test says otherwise.
+      AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? motoClients().endpoint,
       AWS_MAX_ATTEMPTS: undefined,
       AWS_RETRY_MODE: undefined,
       EC2IP_REQUEST_TIMEOUT_MS: undefined,

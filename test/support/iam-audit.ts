@@ -26,6 +26,7 @@
 import { readFileSync } from 'node:fs';
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startProxy, type AwsProxy, type RawRequest } from './aws-proxy.js';
 import { paramsFromFunctionEnv, resolveStack, roleArn, rolePolicies, templateDocument, trustPolicy, isObj, type NamedPolicy, type ResolvedStack, type TemplateName } from './cfn-stack.js';
@@ -421,6 +422,18 @@ export async function simulate(principal: Principal, request: IamRequest, resour
   return { request, result: out.overallResult };
 }
 
+// s6-audit-lambda: the fault and ordering tests repeat the same calls hundreds of times (retries,
+// redeliveries, reconciles); one simulation per principal and request keeps the audit cheap.
+const decisions = new WeakMap<Principal, Map<string, Promise<Decision>>>();
+function simulateOnce(principal: Principal, request: IamRequest, resourcePolicy?: unknown): Promise<Decision> {
+  const cache = decisions.get(principal) ?? new Map<string, Promise<Decision>>();
+  decisions.set(principal, cache);
+  const key = JSON.stringify([request.action, request.resource, request.context, resourcePolicy ?? null]);
+  let d = cache.get(key);
+  if (!d) cache.set(key, (d = simulate(principal, request, resourcePolicy)));
+  return d;
+}
+
 /** Evaluates a recorded call; returns a failure message per request that is not Allowed. */
 export async function evaluateCall(call: RecordedCall, principal: Principal): Promise<string[]> {
   const failures: string[] = [];
@@ -435,7 +448,7 @@ export async function evaluateCall(call: RecordedCall, principal: Principal): Pr
       }
       resourcePolicy = trustPolicy(target, 'SpokeRole');
     }
-    const d = await simulate(principal, request, resourcePolicy);
+    const d = await simulateOnce(principal, request, resourcePolicy);
     if (d.result === 'Allowed') continue;
     const context = Object.keys(request.context).length ? ` when ${JSON.stringify(request.context)}` : '';
     failures.push(
@@ -547,7 +560,15 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     if (key) assumed.set(key, { role: p.get('RoleArn') ?? '', session: p.get('RoleSessionName') ?? 'session' });
   }
 
+  // s6-audit-lambda: one principal per role and environment, so that its decisions are cached (simulateOnce).
+  const principals = new Map<string, Principal>();
   function principalOf(call: RecordedCall): Principal {
+    const key = JSON.stringify([call.accessKeyId, assumed.get(call.accessKeyId) ?? null, call.env, call.region]);
+    let p = principals.get(key);
+    if (!p) principals.set(key, (p = resolvePrincipal(call)));
+    return p;
+  }
+  function resolvePrincipal(call: RecordedCall): Principal {
     const session = assumed.get(call.accessKeyId);
     if (session) {
       const spoke = spokeOfRole(session.role);
@@ -564,10 +585,13 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = proxy.url;
   });
+  let evaluationMs = 0;
   afterEach(async () => {
     const batch = calls.splice(0);
     const failures: string[] = [];
+    const t0 = performance.now();
     for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call))));
+    evaluationMs += performance.now() - t0;
     state.evaluated += batch.length;
     if (failures.length) throw new Error(`IAM would deny ${failures.length} call(s) this test made:\n${failures.join('\n')}`);
   });
@@ -575,6 +599,8 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
     else process.env.AWS_ENDPOINT_URL = saved;
     await proxy?.stop();
+    // s6-audit-lambda: IAM_AUDIT_COUNT=1 prints what each file's audit evaluated (the figures of the review notes).
+    if (process.env.IAM_AUDIT_COUNT) console.log(`iam-audit (${kind}): ${state.evaluated} calls evaluated, ${[...principals.values()].reduce((n, p) => n + (decisions.get(p)?.size ?? 0), 0)} distinct requests simulated, ${Math.round(evaluationMs)} ms evaluating`);
     // The audit must have seen the code's calls: zero would mean it was bypassed.
     if (state.evaluated === 0) throw new Error(`the IAM audit (${kind}) evaluated no call in this file: is AWS_ENDPOINT_URL set after useIamAudit?`);
   });
