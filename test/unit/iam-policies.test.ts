@@ -208,6 +208,22 @@ const CONNECT_ROWS: Row[] = [
   { what: 'changing a record', principal: person, request: change('ZPUBLIC1', ['A']), expected: 'denied' },
 ];
 
+// The person reconciling: docs/scripts.md's read and reconcile policies, with their zones' ids put in.
+const reconciler = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile], undefined, { PUBLIC_ZONE_ID: 'ZPUBLIC1', PRIVATE_ZONE_ID: 'ZPRIVATE1' });
+const RECONCILE_ROWS: Row[] = [
+  { what: 'writing the A and ownership TXT records in the public zone', principal: reconciler, request: change('ZPUBLIC1', ['A', 'TXT'], ['web.example.com', '_ec2ip.web.example.com'], ['CREATE', 'DELETE']), expected: 'Allowed' },
+  { what: 'writing an AAAA record in the private zone', principal: reconciler, request: change('ZPRIVATE1', ['AAAA']), expected: 'Allowed' },
+  { what: 'writing a CNAME in a configured zone', principal: reconciler, request: change('ZPUBLIC1', ['CNAME']), expected: 'denied' },
+  { what: 'writing an MX with an A in one batch', principal: reconciler, request: change('ZPUBLIC1', ['A', 'MX']), expected: 'denied' },
+  { what: 'writing an A record in another zone', principal: reconciler, request: change('ZOTHER1', ['A']), expected: 'denied' },
+  { what: 'writing an A record before the zone ids are put in', principal: () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile]), request: change('ZPUBLIC1', ['A']), expected: 'denied' },
+  { what: 'writing a published parameter', principal: reconciler, request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'Allowed' },
+  { what: 'deleting a published parameter', principal: reconciler, request: param('ssm:DeleteParameters', '/ec2ip/web/ipv6'), expected: 'Allowed' },
+  { what: 'writing a parameter outside the prefix', principal: reconciler, request: param('ssm:PutParameter', '/other/web/public-ip'), expected: 'denied' },
+  { what: 'deleting the prefix path itself', principal: reconciler, request: param('ssm:DeleteParameter', '/ec2ip'), expected: 'denied' },
+  { what: 'writing a parameter with the read policy alone (plan)', principal: () => userPrincipal([USER_POLICIES.read]), request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'denied' },
+];
+
 // The person deploying: docs/deploying.md's infra/user-policy-deploy.json (deploy's own calls).
 const deployer = () => userPrincipal([USER_POLICIES.deploy]);
 const cfnStack = (action: string, name: string, context: Record<string, string> = {}): IamRequest => ({ action, resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/00000000-0000-0000-0000-000000000000`, context });
@@ -243,6 +259,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ["the CLI user's policy the README documents (infra/user-policy.json)", USER_ROWS],
     ["the person connecting (docs/connecting.md: infra/user-policy-connect.json, user-policy-host-keys-ssm.json)", CONNECT_ROWS],
     ["the person deploying (docs/deploying.md: infra/user-policy-deploy.json)", DEPLOY_ROWS],
+    ['the person reconciling (docs/scripts.md: infra/user-policy.json, user-policy-reconcile.json)', RECONCILE_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -405,7 +422,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
@@ -430,6 +447,13 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect(connecting).toContain(`](../${file})`);
       expect(scripts).toContain(`](../${file})`);
     }
+  });
+
+  it("docs/scripts.md quotes the person's reconcile policy as it is, and links it", () => {
+    const scripts = readFileSync(new URL('../../docs/scripts.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../${USER_POLICIES.reconcile}`, import.meta.url), 'utf8');
+    expect(scripts, `docs/scripts.md quotes ${USER_POLICIES.reconcile}`).toContain(`\`\`\`json\n${text}\`\`\``);
+    expect(scripts).toContain(`](../${USER_POLICIES.reconcile})`);
   });
 
   it("docs/deploying.md quotes the deployer's policy as it is, and links it; docs/many-accounts.md links it", () => {
