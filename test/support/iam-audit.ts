@@ -114,6 +114,20 @@ const sqsQueue = (action: string): Mapper => (call, where) => {
   return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
 };
 
+// s6-audit-cli
+const eventsRule = (action: string, field: 'Name' | 'Rule'): Mapper => (call, where) => {
+  const body = json(call);
+  const name = String(body[field] ?? '');
+  const bus = body.EventBusName ? String(body.EventBusName).replace(/^arn:.*:event-bus\//, '') : 'default';
+  if (!name) throw new Error(`call ${call.seq} ${action}: no ${field} in its body`);
+  return [{ action, resource: `arn:aws:events:${where.region}:${where.account}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`, context: {} }];
+};
+const sqsArn = (action: string, field: string): Mapper => (call) => {
+  const arn = String(json(call)[field] ?? '');
+  if (!arn.startsWith('arn:')) throw new Error(`call ${call.seq} ${action}: no ${field} in its body`);
+  return [{ action, resource: arn, context: {} }];
+};
+
 /** A stack named by StackName (a name or the stack's ARN), with the change set's name when the call names one. */
 const stack = (action: string): Mapper => (call, where) => {
   const p = form(call);
@@ -280,6 +294,35 @@ export const CALLS: Record<string, Mapper> = {
   'cloudformation:ExecuteChangeSet': stack('cloudformation:ExecuteChangeSet'),
   'cloudformation:DeleteChangeSet': stack('cloudformation:DeleteChangeSet'),
   'cloudformation:ValidateTemplate': star('cloudformation:ValidateTemplate'),
+  // s6-audit-cli: `ec2ip doctor`'s reads and --redrive.
+  // A rule of the default bus is rule/<name>, of another bus rule/<bus>/<name> (EventBridge's "Resource types").
+  'events:DescribeRule': eventsRule('events:DescribeRule', 'Name'),
+  'events:ListTargetsByRule': eventsRule('events:ListTargetsByRule', 'Rule'),
+  'events:DescribeEventBus': (call, where) => {
+    const name = String(json(call).Name ?? 'default');
+    return [{ action: 'events:DescribeEventBus', resource: name.startsWith('arn:') ? name : `arn:aws:events:${where.region}:${where.account}:event-bus/${name}`, context: {} }];
+  },
+  'logs:FilterLogEvents': (call, where) => {
+    const group = String(json(call).logGroupName ?? '');
+    if (!group) throw new Error(`call ${call.seq} FilterLogEvents: no logGroupName in its body`);
+    return [{ action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${where.region}:${where.account}:log-group:${group}`, context: {} }];
+  },
+  // No resource type: authorised on "*".
+  'monitoring:GetMetricData': star('cloudwatch:GetMetricData'),
+  'lambda:GET /2015-03-31/event-source-mappings': star('lambda:ListEventSourceMappings'),
+  'sqs:ListMessageMoveTasks': sqsArn('sqs:ListMessageMoveTasks', 'SourceArn'),
+  // The move runs with the caller's permissions: it reads and deletes from the source and sends to
+  // the destination (SQS Developer Guide, "Configure a dead-letter queue redrive": required permissions).
+  'sqs:StartMessageMoveTask': (call, where) => {
+    const source = sqsArn('sqs:StartMessageMoveTask', 'SourceArn')(call, where)[0] as IamRequest;
+    const destination = String(json(call).DestinationArn ?? '');
+    if (!destination) throw new Error(`call ${call.seq} StartMessageMoveTask: no DestinationArn (a move back to each message's source queue is not mapped)`);
+    return [
+      source,
+      ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((action) => ({ ...source, action })),
+      { action: 'sqs:SendMessage', resource: destination, context: {} },
+    ];
+  },
   // Needs no permission: AWS answers it for any valid credentials.
   'sts:GetCallerIdentity': () => [],
   // The trust policy of the role assumed is evaluated too (see evaluateCall).
@@ -325,6 +368,8 @@ export const USER_POLICIES = {
   deploy: 'infra/user-policy-deploy.json',
   /** `ec2ip reconcile`'s writes, with the read policy (docs/scripts.md); `plan` needs the read policy alone. */
   reconcile: 'infra/user-policy-reconcile.json',
+  /** `ec2ip doctor`'s reads and `--redrive` (docs/troubleshooting.md). */
+  doctor: 'infra/user-policy-doctor.json',
 } as const;
 export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
 
