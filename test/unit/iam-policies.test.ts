@@ -280,6 +280,28 @@ const DEPLOY_ROWS: Row[] = [
   { what: "deleting the code bucket", principal: deployer, request: { action: 's3:DeleteBucket', resource: `arn:aws:s3:::ec2ip-artifacts-${ACCOUNT}-${REGION}`, context: {} }, expected: 'denied' },
 ];
 
+// The person running doctor: docs/troubleshooting.md's read and doctor policies.
+const doctorUser = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.doctor]);
+const queue = (action: string, name: string): IamRequest => ({ action, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, context: {} });
+const rule = (action: string, name: string): IamRequest => ({ action, resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/${name}`, context: {} });
+const DOCTOR_ROWS: Row[] = [
+  { what: "reading the stack's template", principal: doctorUser, request: cfnStack('cloudformation:GetTemplate', 'ec2ip'), expected: 'Allowed' },
+  { what: "reading another stack's template", principal: doctorUser, request: cfnStack('cloudformation:GetTemplate', 'prod-db'), expected: 'denied' },
+  { what: "reading the stack's rule", principal: doctorUser, request: rule('events:DescribeRule', 'ec2ip-StateChangeRule-2WSU255Q3I4V'), expected: 'Allowed' },
+  { what: 'reading another rule', principal: doctorUser, request: rule('events:DescribeRule', 'billing-alarm'), expected: 'denied' },
+  { what: 'disabling the rule', principal: doctorUser, request: rule('events:DisableRule', 'ec2ip-StateChangeRule-2WSU255Q3I4V'), expected: 'denied' },
+  { what: 'peeking at the dead-letter queue', principal: doctorUser, request: queue('sqs:ReceiveMessage', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'Allowed' },
+  { what: 'receiving from the event queue', principal: doctorUser, request: queue('sqs:ReceiveMessage', 'ec2ip-EventQueue-9GAU5G91YAGE'), expected: 'denied' },
+  { what: 'moving the dead letters back', principal: doctorUser, request: queue('sqs:StartMessageMoveTask', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'Allowed' },
+  { what: 'the move sending to the event queue', principal: doctorUser, request: queue('sqs:SendMessage', 'ec2ip-EventQueue-9GAU5G91YAGE'), expected: 'Allowed' },
+  { what: 'the move sending to another queue', principal: doctorUser, request: queue('sqs:SendMessage', 'orders'), expected: 'denied' },
+  { what: 'purging the dead-letter queue', principal: doctorUser, request: queue('sqs:PurgeQueue', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'denied' },
+  { what: "reading the function's log", principal: doctorUser, request: { action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/ec2ip`, context: {} }, expected: 'Allowed' },
+  { what: "reading another function's log", principal: doctorUser, request: { action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/payments`, context: {} }, expected: 'denied' },
+  { what: "on a hub, reading the spokes' bus", principal: doctorUser, request: { action: 'events:DescribeEventBus', resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/ec2ip-spokes`, context: {} }, expected: 'Allowed' },
+  { what: 'on a hub, listing the spokes StackSet', principal: doctorUser, request: { action: 'cloudformation:ListStackInstances', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/ec2ip-spokes:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'Allowed' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -296,6 +318,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ["the person connecting (docs/connecting.md: infra/user-policy-connect.json, user-policy-host-keys-ssm.json)", CONNECT_ROWS],
     ["the person deploying (docs/deploying.md: infra/user-policy-deploy.json)", DEPLOY_ROWS],
     ['the tunnels of --via ssm and --via eice (docs/connecting.md: infra/user-policy-connect.json)', TUNNEL_ROWS],
+    ['the person running doctor (docs/troubleshooting.md: infra/user-policy.json, user-policy-doctor.json)', DOCTOR_ROWS],
     ['the person reconciling (docs/scripts.md: infra/user-policy.json, user-policy-reconcile.json)', RECONCILE_ROWS],
   ];
   for (const [role, rows] of tables) {
@@ -471,7 +494,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
@@ -496,6 +519,13 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect(connecting).toContain(`](../${file})`);
       expect(scripts).toContain(`](../${file})`);
     }
+  });
+
+  it("docs/troubleshooting.md quotes the person's doctor policy as it is, and links it", () => {
+    const troubleshooting = readFileSync(new URL('../../docs/troubleshooting.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../${USER_POLICIES.doctor}`, import.meta.url), 'utf8');
+    expect(troubleshooting, `docs/troubleshooting.md quotes ${USER_POLICIES.doctor}`).toContain(`\`\`\`json\n${text}\`\`\``);
+    expect(troubleshooting).toContain(`](../${USER_POLICIES.doctor})`);
   });
 
   it("docs/scripts.md quotes the person's reconcile policy as it is, and links it", () => {
