@@ -4,7 +4,9 @@
  * broken at a time and exactly its own line turns FAIL or warn, with the fix, while every
  * other check keeps its status. The delegation check asks a stub DNS server on 127.0.0.1.
  * Checks moto cannot feed (CloudWatch metrics with data, denied permissions) are unit-tested
- * with aws-sdk-client-mock in test/unit/doctor-checks.test.ts.
+ * with aws-sdk-client-mock in test/unit/doctor-checks.test.ts. On the single-account stack the
+ * person's calls (doctor, --redrive, reconcile) are held by the IAM audit to the policies
+ * docs/troubleshooting.md quotes; the deploy before them is the deployer's, audited in deploy.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DescribeStackResourcesCommand, CloudFormationClient, GetTemplateCommand, UpdateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
