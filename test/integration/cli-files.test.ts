@@ -1,7 +1,9 @@
 /**
  * The files ssh and PuTTY trust, written safely (issue #26): a value from AWS that is not a DNS
  * name is refused, no symlink is followed, ec2ip's own files and sessions are recognised exactly,
- * and a path with a line break is refused. Every refusal exits 2 and writes nothing.
+ * and a path with a line break is refused. Every refusal exits 2 and writes nothing. The CLI's
+ * calls (the only ones through the audit here) are held to the read and connect policies
+ * (infra/user-policy.json, user-policy-connect.json: `known-hosts` reads the console).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeReg, renderReg, SESSIONS_KEY, unixName } from '../../scripts/cli/putty-sessions.js';
 import { startProxy } from '../support/aws-proxy.js';
 import { cli, tempDir } from '../support/cli.js';
+import { useIamAudit, USER_POLICIES } from '../support/iam-audit.js';
 import { createZone, putParameter, useMoto } from '../support/moto.js';
 import { parseReg } from '../support/reg-file.js';
 import { keygen } from '../support/sshd.js';
@@ -17,6 +20,7 @@ const WEB = 'i-0123456789abcdef0';
 
 describe('the files ec2ip writes for ssh and PuTTY', () => {
   const aws = useMoto();
+  const audit = useIamAudit('cli', { policies: [USER_POLICIES.read, USER_POLICIES.connect] });
   let home: string;
   let dir: string;
   let env: Record<string, string>;
@@ -49,6 +53,7 @@ describe('the files ec2ip writes for ssh and PuTTY', () => {
       const zone = await createZone('example.com');
       const lie = 'example.com\n  ProxyCommand touch /tmp/ec2ip-pwned\n#';
       const proxy = await startProxy({
+        ...audit.hooks,
         target: aws.endpoint,
         respond: ({ service, action }) =>
           service === 'route53' && action === 'GetHostedZone'
@@ -62,6 +67,7 @@ describe('the files ec2ip writes for ssh and PuTTY', () => {
               }
             : undefined,
       });
+      const saved = process.env.AWS_ENDPOINT_URL;
       process.env.AWS_ENDPOINT_URL = proxy.url;
       try {
         const output = join(dir, 'ec2ip.conf');
@@ -79,7 +85,7 @@ describe('the files ec2ip writes for ssh and PuTTY', () => {
         expect(readdirSync(dir)).toEqual([]);
         expect(proxy.requests.some((r) => r.action === 'GetHostedZone' && r.outcome === 'answered')).toBe(true);
       } finally {
-        process.env.AWS_ENDPOINT_URL = aws.endpoint;
+        process.env.AWS_ENDPOINT_URL = saved;
         await proxy.stop();
       }
     });

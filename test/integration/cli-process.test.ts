@@ -1,9 +1,14 @@
-/** The built CLI (dist/cli.mjs) as a user runs it: a child process, its exit code and streams. */
+/**
+ * The built CLI (dist/cli.mjs) as a user runs it: a child process, its exit code and streams; its
+ * calls to moto are the person's, held to the read policy (infra/user-policy.json) by the IAM
+ * audit. The demo talks only to the moto it starts itself, which the audit does not see.
+ */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describe as describeInstance, putParameter, runInstance, useMoto } from '../support/moto.js';
 import { CLI_BUNDLE, publish, runBuilt, runCommand, tempDir } from '../support/cli.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 
 /** A clean environment: no settings or credentials from the machine running the tests. */
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -35,7 +40,10 @@ function alive(pid: number): boolean {
 
 describe('node dist/cli.mjs', () => {
   const aws = useMoto();
-  const motoEnv = () => baseEnv({ AWS_ENDPOINT_URL: aws.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
+  // The person's calls only: the Lambda publishing first is its role's, audited in its own tests.
+  useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read] });
+  // Through the audit's proxy, which useIamAudit put in the environment.
+  const motoEnv = () => baseEnv({ AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL ?? aws.endpoint, AWS_ACCESS_KEY_ID: USER_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' });
 
   describe('against moto', () => {
     let web: string;

@@ -1,4 +1,7 @@
-/** `ec2ip get`, `list` and `ssh-config` against moto, on what the built Lambda published. */
+/**
+ * `ec2ip get`, `list` and `ssh-config` against moto, on what the built Lambda published; the
+ * CLI's calls are held to the read policy (infra/user-policy.json) by the IAM audit.
+ */
 import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,11 +9,15 @@ import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { countCalls, startProxy } from '../support/aws-proxy.js';
 import { createZone, describe as describeInstance, putParameter, putRecord, runInstance, stopInstances, useMoto } from '../support/moto.js';
-import { cli, publish, tempDir } from '../support/cli.js';
+import { cliAs, publish, tempDir } from '../support/cli.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 import { requireTool } from '../support/tools.js';
 
 describe('ec2ip get, list and ssh-config', () => {
   const aws = useMoto();
+  // The person's calls only: the Lambda publishing is its role's, audited in its own tests.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read] });
+  const cli = (args: string[], env?: Record<string, string>, cwd?: string) => cliAs(USER_ACCESS_KEY, args, env, cwd);
   let publicZone: string;
   let privateZone: string;
   let web: string;
@@ -53,6 +60,8 @@ describe('ec2ip get, list and ssh-config', () => {
 
     it('reads under the prefix given', async () => {
       await putParameter('/other/web/public-ip', '198.51.100.7');
+      // docs/scripts.md: with another prefix the person puts it in the policy.
+      audit.edit({ 'parameter/ec2ip': 'parameter/other' });
       expect(await cli(['get', 'web', '--prefix', '/other'])).toEqual({ code: 0, stdout: '198.51.100.7\n', stderr: '' });
       const ran = await cli(['get', 'db', '--prefix', '/other']);
       expect(ran).toMatchObject({ code: 1, stdout: '' });
@@ -60,15 +69,17 @@ describe('ec2ip get, list and ssh-config', () => {
     });
 
     it('makes one GetParameter call and nothing else when the prefix is given', async () => {
-      const proxy = await startProxy({ target: aws.endpoint });
-      // The SDK reads its endpoint from the process environment.
+      const proxy = await startProxy({ ...audit.hooks, target: aws.endpoint });
+      // The SDK reads its endpoint from the process environment (the audit's proxy, restored after).
+      const saved = process.env.AWS_ENDPOINT_URL;
       process.env.AWS_ENDPOINT_URL = proxy.url;
       try {
         const ran = await cli(['get', 'web', '--prefix', '/ec2ip']);
         expect(ran.code).toBe(0);
         expect(countCalls(proxy.requests)).toEqual({ 'ssm:GetParameter': 1 });
+        expect(audit.pending.map((c) => c.action)).toEqual(['GetParameter']);
       } finally {
-        process.env.AWS_ENDPOINT_URL = aws.endpoint;
+        process.env.AWS_ENDPOINT_URL = saved;
         await proxy.stop();
       }
     });

@@ -1,4 +1,8 @@
-/** `ec2ip plan` and `ec2ip reconcile` against moto: the Lambda's loop with the user's credentials. */
+/**
+ * `ec2ip plan` and `ec2ip reconcile` against moto: the Lambda's loop with the user's credentials,
+ * each call held to the person's policies docs/scripts.md quotes (infra/user-policy.json and
+ * infra/user-policy-reconcile.json, with the test's zone ids put in as the docs say).
+ */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -13,10 +17,14 @@ import {
   stopInstances,
   useMoto,
 } from '../support/moto.js';
-import { cli, publish } from '../support/cli.js';
+import { cliAs, publish } from '../support/cli.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 
 describe('ec2ip plan and reconcile', () => {
   const aws = useMoto();
+  // The person's calls only: the Lambda publishing first is its role's, audited in its own tests.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.reconcile] });
+  const cli = (args: string[], env?: Record<string, string>) => cliAs(USER_ACCESS_KEY, args, env);
   let publicZone: string;
   let privateZone: string;
   let env: Record<string, string>;
@@ -24,6 +32,7 @@ describe('ec2ip plan and reconcile', () => {
   beforeEach(async () => {
     [publicZone, privateZone] = await Promise.all([createZone('example.com'), createZone('internal.example', { private: true })]);
     env = { HOSTED_ZONE_ID: publicZone, PRIVATE_HOSTED_ZONE_ID: privateZone };
+    audit.edit({ PUBLIC_ZONE_ID: publicZone, PRIVATE_ZONE_ID: privateZone });
   });
 
   const state = async () => ({ public: await listRecords(publicZone), private: await listRecords(privateZone), parameters: await getParameters('/ec2ip') });
@@ -109,6 +118,8 @@ describe('ec2ip plan and reconcile', () => {
       }),
     );
 
+    // docs/scripts.md: with another stack name or prefix the person edits the policies to match.
+    audit.edit({ 'stack/ec2ip/': 'stack/ec2ip-test/', 'parameter/ec2ip': 'parameter/team/ec2ip' });
     const ran = await cli(['plan', '--stack-name', 'ec2ip-test']);
     expect(ran.code).toBe(0);
     expect(ran.stderr).toContain('using the settings of stack ec2ip-test: owner ec2ip-test, region us-east-1, prefix /team/ec2ip, public zone');
@@ -117,6 +128,7 @@ describe('ec2ip plan and reconcile', () => {
     expect(ran.stdout).not.toContain('internal.example');
 
     // Flags and the environment win over the stack.
+    audit.edit({ 'stack/ec2ip/': 'stack/ec2ip-test/', 'parameter/ec2ip': 'parameter/mine' });
     const json = JSON.parse((await cli(['plan', '--json', '--stack-name', 'ec2ip-test', '--ttl', '30'], { PARAMETER_PREFIX: '/mine' })).stdout);
     expect(json.settings).toMatchObject({ owner: 'ec2ip-test', prefix: '/mine', ttl: 30, onStop: 'keep', stack: { status: 'found' } });
   });

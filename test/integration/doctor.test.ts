@@ -4,7 +4,9 @@
  * broken at a time and exactly its own line turns FAIL or warn, with the fix, while every
  * other check keeps its status. The delegation check asks a stub DNS server on 127.0.0.1.
  * Checks moto cannot feed (CloudWatch metrics with data, denied permissions) are unit-tested
- * with aws-sdk-client-mock in test/unit/doctor-checks.test.ts.
+ * with aws-sdk-client-mock in test/unit/doctor-checks.test.ts. On the single-account stack the
+ * person's calls (doctor, --redrive, reconcile) are held by the IAM audit to the policies
+ * docs/troubleshooting.md quotes; the deploy before them is the deployer's, audited in deploy.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DescribeStackResourcesCommand, CloudFormationClient, GetTemplateCommand, UpdateStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -14,7 +16,8 @@ import { LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingC
 import { ChangeResourceRecordSetsCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createZone, REGION, runInstance, startInstances, stopInstances, useMoto } from '../support/moto.js';
-import { cli, publish, runBuilt, tempDir, type Ran } from '../support/cli.js';
+import { cli, cliAs, publish, runBuilt, tempDir, type Ran } from '../support/cli.js';
+import { useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startProxy } from '../support/aws-proxy.js';
 import type { Check, Report } from '../../scripts/doctor/report.js';
@@ -25,6 +28,13 @@ const show = (r: Ran) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n$
 const aws = useMoto();
 
 describe('ec2ip doctor on a deployed stack', () => {
+  // The person running doctor (and reconcile) is held to their policies; deploying and the Lambda are someone else's, audited in their own tests.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.reconcile, USER_POLICIES.doctor] });
+  const person = (args: string[]) => cliAs(USER_ACCESS_KEY, args);
+  let auditUrl: string | undefined;
+  beforeAll(() => {
+    auditUrl = process.env.AWS_ENDPOINT_URL;
+  });
   const config = { endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const cfn = new CloudFormationClient(config);
   const events = new EventBridgeClient(config);
@@ -51,6 +61,7 @@ describe('ec2ip doctor on a deployed stack', () => {
   /** Deploys the stack as a user would, publishes one instance, and makes everything doctor checks healthy. */
   beforeEach(async () => {
     zone = await createZone('example.com');
+    audit.edit({ PUBLIC_ZONE_ID: zone });
     const deployed = await cli(['deploy', '--hosted-zone-id', zone, '--skip-build']);
     expect(deployed.code, show(deployed)).toBe(0);
     const { StackResources = [] } = await cfn.send(new DescribeStackResourcesCommand({ StackName: 'ec2ip' }));
@@ -69,7 +80,7 @@ describe('ec2ip doctor on a deployed stack', () => {
   const depthOf = async (url: string) => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
 
   const doctor = async (...args: string[]) => {
-    const ran = await cli(['doctor', '--dns-server', dns.address, '--json', ...args]);
+    const ran = await person(['doctor', '--dns-server', dns.address, '--json', ...args]);
     expect([0, 1], show(ran)).toContain(ran.code);
     return { ran, report: JSON.parse(ran.stdout) as Report };
   };
@@ -86,12 +97,12 @@ describe('ec2ip doctor on a deployed stack', () => {
   };
 
   it('finds a healthy stack all ok (exit 0), reading only, and prints one line per check', async () => {
-    const proxy = await startProxy({ target: aws.endpoint });
+    const proxy = await startProxy({ ...audit.hooks, target: aws.endpoint });
     try {
       // The SDK reads its endpoint from the process environment.
       process.env.AWS_ENDPOINT_URL = proxy.url;
-      const text = await cli(['doctor', '--dns-server', dns.address]).finally(() => {
-        process.env.AWS_ENDPOINT_URL = aws.endpoint;
+      const text = await person(['doctor', '--dns-server', dns.address]).finally(() => {
+        process.env.AWS_ENDPOINT_URL = auditUrl;
       });
       expect(text.code, show(text)).toBe(0);
       const lines = text.stdout.trim().split('\n');
@@ -131,13 +142,13 @@ describe('ec2ip doctor on a deployed stack', () => {
   });
 
   it('says which permission a refused check lacks and goes on with the others; usage errors exit 2', async () => {
-    const proxy = await startProxy({ target: aws.endpoint, deny: ({ service, action }) => service === 'events' && action === 'DescribeRule' });
+    const proxy = await startProxy({ ...audit.hooks, target: aws.endpoint, deny: ({ service, action }) => service === 'events' && action === 'DescribeRule' });
     process.env.AWS_ENDPOINT_URL = proxy.url;
     let ran: Ran;
     try {
-      ran = await cli(['doctor', '--dns-server', dns.address, '--json']);
+      ran = await person(['doctor', '--dns-server', dns.address, '--json']);
     } finally {
-      process.env.AWS_ENDPOINT_URL = aws.endpoint;
+      process.env.AWS_ENDPOINT_URL = auditUrl;
       await proxy.stop();
     }
     expect(ran.code, show(ran)).toBe(0);
@@ -149,7 +160,7 @@ describe('ec2ip doctor on a deployed stack', () => {
     expect(report.checks).toHaveLength(19);
 
     for (const args of [['--yes'], ['--dns-server', 'resolver.example'], ['--bogus']]) {
-      const bad = await cli(['doctor', ...args]);
+      const bad = await person(['doctor', ...args]);
       expect(bad.code, show(bad)).toBe(2);
       expect(bad.stdout).toBe('');
     }
@@ -215,7 +226,7 @@ describe('ec2ip doctor on a deployed stack', () => {
       { id: 'instance-stale', resource: `${web} (ec2ip:name=web)`, status: 'fail', fix: expect.stringContaining('ec2ip reconcile') },
       { id: 'plan', status: 'warn' },
     ]);
-    expect((await cli(['reconcile'])).code).toBe(0);
+    expect((await person(['reconcile'])).code).toBe(0);
 
     // A refused name: a second instance claims web.
     const rival = await runInstance({ tags: { 'ec2ip:name': 'web' } });
@@ -232,10 +243,10 @@ describe('ec2ip doctor on a deployed stack', () => {
     const body = JSON.stringify({ version: '0', id: 'e1', 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', account: '123456789012', time: new Date().toISOString(), region: REGION, resources: [`arn:aws:ec2:${REGION}:123456789012:instance/${web}`], detail: { 'instance-id': web, state: 'running' } });
     await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body }));
     // Reading the dead letter is a read: ReceiveMessage, nothing deleted, nothing hidden.
-    const proxy = await startProxy({ target: aws.endpoint });
+    const proxy = await startProxy({ ...audit.hooks, target: aws.endpoint });
     process.env.AWS_ENDPOINT_URL = proxy.url;
     const broken = await doctor().finally(async () => {
-      process.env.AWS_ENDPOINT_URL = aws.endpoint;
+      process.env.AWS_ENDPOINT_URL = auditUrl;
       await proxy.stop();
     });
     expect(proxy.requests.filter((r) => r.action === 'ReceiveMessage')).toHaveLength(1);
@@ -245,7 +256,7 @@ describe('ec2ip doctor on a deployed stack', () => {
     expect(broken.report.checks.find((c) => c.id === 'dead-letters')?.message).toContain(`about ${web}`);
 
     // Without a terminal and without --yes, it asks for --yes and moves nothing.
-    const unconfirmed = await cli(['doctor', '--dns-server', dns.address, '--redrive']);
+    const unconfirmed = await person(['doctor', '--dns-server', dns.address, '--redrive']);
     expect(unconfirmed.code, show(unconfirmed)).toBe(2);
     expect(unconfirmed.stderr).toContain('--yes');
 

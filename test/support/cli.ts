@@ -42,6 +42,21 @@ export async function cli(args: string[], env: Record<string, string | undefined
   return { code, stdout: io.out(), stderr: io.err() };
 }
 
+/**
+ * `ec2ip ARGS` in-process signed with `accessKeyId` (the person's, for the IAM audit): the SDK
+ * reads the key from the process environment, so it is set there for the run.
+ */
+export async function cliAs(accessKeyId: string, args: string[], env: Record<string, string | undefined> = {}, cwd?: string): Promise<Ran> {
+  const saved = process.env.AWS_ACCESS_KEY_ID;
+  process.env.AWS_ACCESS_KEY_ID = accessKeyId;
+  try {
+    return await cli(args, { ...env, AWS_ACCESS_KEY_ID: accessKeyId }, cwd);
+  } finally {
+    if (saved === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+    else process.env.AWS_ACCESS_KEY_ID = saved;
+  }
+}
+
 /** A new folder `<tmp>/ec2ip-cli-XXXXXX`, removed when the test file ends (test/support/temp.ts). */
 export function tempDir(): string {
   return tempFolder('cli');

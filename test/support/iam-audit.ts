@@ -60,6 +60,8 @@ export interface RecordedCall {
   env: Record<string, string | undefined>;
   /** Tags of the resources the call names, looked up as it arrived (AssociateAddress, Start/StopInstances, GetConsoleOutput). */
   tags: Record<string, Record<string, string>>;
+  /** For `cli`: the person's edits of the policy files when the call was made (IamAudit.edit). */
+  edits?: Record<string, string>;
 }
 
 /** What IAM authorises for one resource of a call. */
@@ -111,6 +113,20 @@ const sqsQueue = (action: string): Mapper => (call, where) => {
   const name = url.slice(url.lastIndexOf('/') + 1);
   if (!name) throw new Error(`call ${call.seq} ${action}: no QueueUrl in its body`);
   return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
+};
+
+// s6-audit-cli
+const eventsRule = (action: string, field: 'Name' | 'Rule'): Mapper => (call, where) => {
+  const body = json(call);
+  const name = String(body[field] ?? '');
+  const bus = body.EventBusName ? String(body.EventBusName).replace(/^arn:.*:event-bus\//, '') : 'default';
+  if (!name) throw new Error(`call ${call.seq} ${action}: no ${field} in its body`);
+  return [{ action, resource: `arn:aws:events:${where.region}:${where.account}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`, context: {} }];
+};
+const sqsArn = (action: string, field: string): Mapper => (call) => {
+  const arn = String(json(call)[field] ?? '');
+  if (!arn.startsWith('arn:')) throw new Error(`call ${call.seq} ${action}: no ${field} in its body`);
+  return [{ action, resource: arn, context: {} }];
 };
 
 /** A stack named by StackName (a name or the stack's ARN), with the change set's name when the call names one. */
@@ -279,6 +295,35 @@ export const CALLS: Record<string, Mapper> = {
   'cloudformation:ExecuteChangeSet': stack('cloudformation:ExecuteChangeSet'),
   'cloudformation:DeleteChangeSet': stack('cloudformation:DeleteChangeSet'),
   'cloudformation:ValidateTemplate': star('cloudformation:ValidateTemplate'),
+  // s6-audit-cli: `ec2ip doctor`'s reads and --redrive.
+  // A rule of the default bus is rule/<name>, of another bus rule/<bus>/<name> (EventBridge's "Resource types").
+  'events:DescribeRule': eventsRule('events:DescribeRule', 'Name'),
+  'events:ListTargetsByRule': eventsRule('events:ListTargetsByRule', 'Rule'),
+  'events:DescribeEventBus': (call, where) => {
+    const name = String(json(call).Name ?? 'default');
+    return [{ action: 'events:DescribeEventBus', resource: name.startsWith('arn:') ? name : `arn:aws:events:${where.region}:${where.account}:event-bus/${name}`, context: {} }];
+  },
+  'logs:FilterLogEvents': (call, where) => {
+    const group = String(json(call).logGroupName ?? '');
+    if (!group) throw new Error(`call ${call.seq} FilterLogEvents: no logGroupName in its body`);
+    return [{ action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${where.region}:${where.account}:log-group:${group}`, context: {} }];
+  },
+  // No resource type: authorised on "*".
+  'monitoring:GetMetricData': star('cloudwatch:GetMetricData'),
+  'lambda:GET /2015-03-31/event-source-mappings': star('lambda:ListEventSourceMappings'),
+  'sqs:ListMessageMoveTasks': sqsArn('sqs:ListMessageMoveTasks', 'SourceArn'),
+  // The move runs with the caller's permissions: it reads and deletes from the source and sends to
+  // the destination (SQS Developer Guide, "Configure a dead-letter queue redrive": required permissions).
+  'sqs:StartMessageMoveTask': (call, where) => {
+    const source = sqsArn('sqs:StartMessageMoveTask', 'SourceArn')(call, where)[0] as IamRequest;
+    const destination = String(json(call).DestinationArn ?? '');
+    if (!destination) throw new Error(`call ${call.seq} StartMessageMoveTask: no DestinationArn (a move back to each message's source queue is not mapped)`);
+    return [
+      source,
+      ...['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((action) => ({ ...source, action })),
+      { action: 'sqs:SendMessage', resource: destination, context: {} },
+    ];
+  },
   // Needs no permission: AWS answers it for any valid credentials.
   'sts:GetCallerIdentity': () => [],
   // The trust policy of the role assumed is evaluated too (see evaluateCall).
@@ -322,18 +367,28 @@ export const USER_POLICIES = {
   hostKeysSsm: 'infra/user-policy-host-keys-ssm.json',
   /** `ec2ip deploy`'s own calls (docs/deploying.md). */
   deploy: 'infra/user-policy-deploy.json',
+  /** `ec2ip reconcile`'s writes, with the read policy (docs/scripts.md); `plan` needs the read policy alone. */
+  reconcile: 'infra/user-policy-reconcile.json',
+  /** `ec2ip doctor`'s reads and `--redrive` (docs/troubleshooting.md). */
+  doctor: 'infra/user-policy-doctor.json',
 } as const;
 export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
 
 /** The access key of the person running the CLI in tests where others (the Lambda, the test's setup) use `test`. */
 export const USER_ACCESS_KEY = 'AKIAEC2IPUSERTEST001';
 
-/** The person running the CLI: a user with the policies `files` (default: the read policy, infra/user-policy.json). */
-export function userPrincipal(files: readonly UserPolicyFile[] = [USER_POLICIES.read], codeBucket?: string): Principal {
+/**
+ * The person running the CLI: a user with the policies `files` (default: the read policy,
+ * infra/user-policy.json), with the edits the docs tell the person to make (`edits`: text →
+ * replacement, e.g. a zone id for PUBLIC_ZONE_ID, or another prefix for `parameter/ec2ip`).
+ */
+export function userPrincipal(files: readonly UserPolicyFile[] = [USER_POLICIES.read], codeBucket?: string, edits: Record<string, string> = {}): Principal {
   const read = (name: string) => {
-    const text = readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
+    let text = readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8');
     // docs/deploying.md: with --bucket, the deployer's policy names that bucket instead of ec2ip-artifacts-*.
-    return JSON.parse(codeBucket ? text.replaceAll('arn:aws:s3:::ec2ip-artifacts-*', `arn:aws:s3:::${codeBucket}`) : text) as NamedPolicy['policy'];
+    if (codeBucket) text = text.replaceAll('arn:aws:s3:::ec2ip-artifacts-*', `arn:aws:s3:::${codeBucket}`);
+    for (const [from, to] of Object.entries(edits)) text = text.replaceAll(from, to);
+    return JSON.parse(text) as NamedPolicy['policy'];
   };
   const policies = files.map((name) => ({ name, policy: read(name) }));
   return { description: `a user with ${files.join(' + ')}`, arn: `arn:aws:iam::${AUDIT_ACCOUNT}:user/ec2ip-user`, account: AUDIT_ACCOUNT, policies };
@@ -480,6 +535,12 @@ export interface IamAudit {
   reset(): void;
   /** The recorder, for a test's own proxy (`startProxy({ ..., ...audit.hooks })`): its calls are evaluated too, answered ones included. */
   readonly hooks: { inspect: (raw: RawRequest) => Promise<void>; observe: (raw: RawRequest, status: number, body: Buffer) => void };
+  /**
+   * For `cli`: the edits the docs tell the person to make to the policy files (text → replacement:
+   * their zone ids for PUBLIC_ZONE_ID and PRIVATE_ZONE_ID, another prefix or stack name), for the
+   * calls made from now on until the test ends.
+   */
+  edit(edits: Record<string, string>): void;
 }
 
 export interface IamAuditOptions {
@@ -502,7 +563,8 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
   const calls: RecordedCall[] = [];
   /** Access keys handed out by an AssumeRole the audit saw → the role assumed. */
   const assumed = new Map<string, { role: string; session: string }>();
-  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0), hooks: { inspect, observe } };
+  let edits: Record<string, string> = {};
+  const state = { evaluated: 0, pending: calls as readonly RecordedCall[], reset: () => void calls.splice(0), hooks: { inspect, observe }, edit: (e: Record<string, string>) => void (edits = { ...e }) };
 
   async function inspect(raw: RawRequest): Promise<void> {
     const accessKeyId = accessKeyOf(raw.headers.authorization);
@@ -519,6 +581,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
       accessKeyId,
       env,
       tags: {},
+      edits,
     };
     calls.push(call);
     if ((raw.service === 'ec2' && ['AssociateAddress', 'StartInstances', 'StopInstances', 'GetConsoleOutput'].includes(raw.action)) || (raw.service === 'ssm' && raw.action === 'SendCommand')) await lookUpTags(call, raw);
@@ -577,7 +640,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     }
     if (call.accessKeyId !== 'test' && call.accessKeyId !== options.accessKeyId) throw new Error(`call ${call.seq} ${call.service}:${call.action} uses access key ${call.accessKeyId}, which no audited AssumeRole handed out`);
     if (kind === 'deployer') return userPrincipal([USER_POLICIES.deploy], options.codeBucket);
-    return kind === 'cli' ? userPrincipal(options.policies) : functionPrincipal(ownStack(kind, call.env, call.region));
+    return kind === 'cli' ? userPrincipal(options.policies, undefined, call.edits) : functionPrincipal(ownStack(kind, call.env, call.region));
   }
 
   beforeAll(async () => {
@@ -588,6 +651,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
   let evaluationMs = 0;
   afterEach(async () => {
     const batch = calls.splice(0);
+    edits = {};
     const failures: string[] = [];
     const t0 = performance.now();
     for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call))));

@@ -208,6 +208,58 @@ const CONNECT_ROWS: Row[] = [
   { what: 'changing a record', principal: person, request: change('ZPUBLIC1', ['A']), expected: 'denied' },
 ];
 
+// The person reconciling: docs/scripts.md's read and reconcile policies, with their zones' ids put in.
+const reconciler = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile], undefined, { PUBLIC_ZONE_ID: 'ZPUBLIC1', PRIVATE_ZONE_ID: 'ZPRIVATE1' });
+const RECONCILE_ROWS: Row[] = [
+  { what: 'writing the A and ownership TXT records in the public zone', principal: reconciler, request: change('ZPUBLIC1', ['A', 'TXT'], ['web.example.com', '_ec2ip.web.example.com'], ['CREATE', 'DELETE']), expected: 'Allowed' },
+  { what: 'writing an AAAA record in the private zone', principal: reconciler, request: change('ZPRIVATE1', ['AAAA']), expected: 'Allowed' },
+  { what: 'writing a CNAME in a configured zone', principal: reconciler, request: change('ZPUBLIC1', ['CNAME']), expected: 'denied' },
+  { what: 'writing an MX with an A in one batch', principal: reconciler, request: change('ZPUBLIC1', ['A', 'MX']), expected: 'denied' },
+  { what: 'writing an A record in another zone', principal: reconciler, request: change('ZOTHER1', ['A']), expected: 'denied' },
+  { what: 'writing an A record before the zone ids are put in', principal: () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile]), request: change('ZPUBLIC1', ['A']), expected: 'denied' },
+  { what: 'writing a published parameter', principal: reconciler, request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'Allowed' },
+  { what: 'deleting a published parameter', principal: reconciler, request: param('ssm:DeleteParameters', '/ec2ip/web/ipv6'), expected: 'Allowed' },
+  { what: 'writing a parameter outside the prefix', principal: reconciler, request: param('ssm:PutParameter', '/other/web/public-ip'), expected: 'denied' },
+  { what: 'deleting the prefix path itself', principal: reconciler, request: param('ssm:DeleteParameter', '/ec2ip'), expected: 'denied' },
+  { what: 'writing a parameter with the read policy alone (plan)', principal: () => userPrincipal([USER_POLICIES.read]), request: param('ssm:PutParameter', '/ec2ip/web/public-ip'), expected: 'denied' },
+];
+
+// The tunnels' requests in AWS (scripts/cli/aws-tunnel.ts runs the AWS CLI, a stand-in in the
+// tests): `aws ssm start-session --target i-… --document-name AWS-StartSSHSession` is authorised
+// on the instance (its tags under both prefixes) and on the AWS-owned document, the Session
+// Manager plugin ends the session with TerminateSession (session ids start with the caller's
+// aws:userid); `aws ec2-instance-connect open-tunnel --instance-id i-… --remote-port 22` finds the
+// endpoint (DescribeInstances, DescribeInstanceConnectEndpoints) and opens the tunnel on it with
+// the port as ec2-instance-connect:remotePort.
+const USER_ID = 'AIDAEC2IPUSERTEST0001';
+const tunneller = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.connect]);
+const withUserId = (r: IamRequest): IamRequest => ({ ...r, context: { ...r.context, 'aws:userid': USER_ID } });
+const session = (name: string, account = ''): IamRequest => ({ action: 'ssm:StartSession', resource: `arn:aws:ssm:${REGION}:${account}:document/${name}`, context: {} });
+const tunnel = (context: Record<string, string>): IamRequest => ({ action: 'ec2-instance-connect:OpenTunnel', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance-connect-endpoint/eice-0123456789abcdef0`, context });
+const TUNNEL_ROWS: Row[] = [
+  { what: '--via ssm: a session to a named instance', principal: tunneller, request: userInstance('ssm:StartSession', NAMED, 'ssm'), expected: 'Allowed' },
+  { what: '--via ssm: a session with AWS-StartSSHSession', principal: tunneller, request: session('AWS-StartSSHSession'), expected: 'Allowed' },
+  { what: '--via ssm: ending its own session', principal: tunneller, request: withUserId({ action: 'ssm:TerminateSession', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:session/${USER_ID}-0a1b2c3d4e5f67890`, context: {} }), expected: 'Allowed' },
+  { what: "--via ssm: ending someone else's session", principal: tunneller, request: withUserId({ action: 'ssm:TerminateSession', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:session/AIDAOTHERUSER000001-0a1b2c3d4e5f67890`, context: {} }), expected: 'denied' },
+  { what: '--via ssm: a session to an instance without the ec2ip:name tag', principal: tunneller, request: userInstance('ssm:StartSession', { Name: 'web' }, 'ssm'), expected: 'denied' },
+  { what: '--via ssm: a shell session (the default document)', principal: tunneller, request: session('SSM-SessionManagerRunShell'), expected: 'denied' },
+  { what: '--via ssm: port forwarding to another host', principal: tunneller, request: session('AWS-StartPortForwardingSessionToRemoteHost'), expected: 'denied' },
+  { what: '--via ssm: with the read policy alone', principal: () => userPrincipal([USER_POLICIES.read]), request: session('AWS-StartSSHSession'), expected: 'denied' },
+  { what: '--via eice: finding the endpoint', principal: tunneller, request: { action: 'ec2:DescribeInstanceConnectEndpoints', resource: '*', context: {} }, expected: 'Allowed' },
+];
+
+// OpenTunnel as AWS authorises it (Service Authorization Reference: the instance-connect-endpoint
+// resource with ec2-instance-connect:remotePort, privateIpAddress, maxTunnelDuration). iam-data
+// lists that resource type twice and none of those keys for the action, so the simulator refuses
+// the request (multiple.resource.types) and would drop the keys: these rows wait for a fixed
+// iam-data (the test below fails when it is, to move them into TUNNEL_ROWS).
+const OPEN_TUNNEL_ROWS: Row[] = [
+  { what: '--via eice: a tunnel to port 22', principal: tunneller, request: tunnel({ 'ec2-instance-connect:remotePort': '22', 'ec2-instance-connect:privateIpAddress': '172.31.5.20', 'ec2-instance-connect:maxTunnelDuration': '3600' }), expected: 'Allowed' },
+  { what: '--via eice: a tunnel to another port', principal: tunneller, request: tunnel({ 'ec2-instance-connect:remotePort': '3389', 'ec2-instance-connect:privateIpAddress': '172.31.5.20', 'ec2-instance-connect:maxTunnelDuration': '3600' }), expected: 'denied' },
+  { what: '--via eice: a tunnel that names no port', principal: tunneller, request: tunnel({}), expected: 'denied' },
+  { what: '--via eice: with the read policy alone', principal: () => userPrincipal([USER_POLICIES.read]), request: tunnel({ 'ec2-instance-connect:remotePort': '22' }), expected: 'denied' },
+];
+
 // The person deploying: docs/deploying.md's infra/user-policy-deploy.json (deploy's own calls).
 const deployer = () => userPrincipal([USER_POLICIES.deploy]);
 const cfnStack = (action: string, name: string, context: Record<string, string> = {}): IamRequest => ({ action, resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${name}/00000000-0000-0000-0000-000000000000`, context });
@@ -228,6 +280,28 @@ const DEPLOY_ROWS: Row[] = [
   { what: "deleting the code bucket", principal: deployer, request: { action: 's3:DeleteBucket', resource: `arn:aws:s3:::ec2ip-artifacts-${ACCOUNT}-${REGION}`, context: {} }, expected: 'denied' },
 ];
 
+// The person running doctor: docs/troubleshooting.md's read and doctor policies.
+const doctorUser = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.doctor]);
+const queue = (action: string, name: string): IamRequest => ({ action, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, context: {} });
+const rule = (action: string, name: string): IamRequest => ({ action, resource: `arn:aws:events:${REGION}:${ACCOUNT}:rule/${name}`, context: {} });
+const DOCTOR_ROWS: Row[] = [
+  { what: "reading the stack's template", principal: doctorUser, request: cfnStack('cloudformation:GetTemplate', 'ec2ip'), expected: 'Allowed' },
+  { what: "reading another stack's template", principal: doctorUser, request: cfnStack('cloudformation:GetTemplate', 'prod-db'), expected: 'denied' },
+  { what: "reading the stack's rule", principal: doctorUser, request: rule('events:DescribeRule', 'ec2ip-StateChangeRule-2WSU255Q3I4V'), expected: 'Allowed' },
+  { what: 'reading another rule', principal: doctorUser, request: rule('events:DescribeRule', 'billing-alarm'), expected: 'denied' },
+  { what: 'disabling the rule', principal: doctorUser, request: rule('events:DisableRule', 'ec2ip-StateChangeRule-2WSU255Q3I4V'), expected: 'denied' },
+  { what: 'peeking at the dead-letter queue', principal: doctorUser, request: queue('sqs:ReceiveMessage', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'Allowed' },
+  { what: 'receiving from the event queue', principal: doctorUser, request: queue('sqs:ReceiveMessage', 'ec2ip-EventQueue-9GAU5G91YAGE'), expected: 'denied' },
+  { what: 'moving the dead letters back', principal: doctorUser, request: queue('sqs:StartMessageMoveTask', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'Allowed' },
+  { what: 'the move sending to the event queue', principal: doctorUser, request: queue('sqs:SendMessage', 'ec2ip-EventQueue-9GAU5G91YAGE'), expected: 'Allowed' },
+  { what: 'the move sending to another queue', principal: doctorUser, request: queue('sqs:SendMessage', 'orders'), expected: 'denied' },
+  { what: 'purging the dead-letter queue', principal: doctorUser, request: queue('sqs:PurgeQueue', 'ec2ip-DeadLetterQueue-5EX2BISRDQL9'), expected: 'denied' },
+  { what: "reading the function's log", principal: doctorUser, request: { action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/ec2ip`, context: {} }, expected: 'Allowed' },
+  { what: "reading another function's log", principal: doctorUser, request: { action: 'logs:FilterLogEvents', resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/payments`, context: {} }, expected: 'denied' },
+  { what: "on a hub, reading the spokes' bus", principal: doctorUser, request: { action: 'events:DescribeEventBus', resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/ec2ip-spokes`, context: {} }, expected: 'Allowed' },
+  { what: 'on a hub, listing the spokes StackSet', principal: doctorUser, request: { action: 'cloudformation:ListStackInstances', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/ec2ip-spokes:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'Allowed' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -243,6 +317,9 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ["the CLI user's policy the README documents (infra/user-policy.json)", USER_ROWS],
     ["the person connecting (docs/connecting.md: infra/user-policy-connect.json, user-policy-host-keys-ssm.json)", CONNECT_ROWS],
     ["the person deploying (docs/deploying.md: infra/user-policy-deploy.json)", DEPLOY_ROWS],
+    ['the tunnels of --via ssm and --via eice (docs/connecting.md: infra/user-policy-connect.json)', TUNNEL_ROWS],
+    ['the person running doctor (docs/troubleshooting.md: infra/user-policy.json, user-policy-doctor.json)', DOCTOR_ROWS],
+    ['the person reconciling (docs/scripts.md: infra/user-policy.json, user-policy-reconcile.json)', RECONCILE_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -255,6 +332,13 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
       });
     });
   }
+});
+
+describe('ec2-instance-connect:OpenTunnel (--via eice)', () => {
+  it.each(OPEN_TUNNEL_ROWS.map((r) => [r.what, r] as const))('is not evaluable by the simulator yet: %s', async (_what, row) => {
+    const d = await simulate(row.principal(), row.request);
+    expect(d.error, 'iam-data now describes OpenTunnel: move OPEN_TUNNEL_ROWS into TUNNEL_ROWS and drop this test and the exception in problems()').toContain('multiple.resource.types');
+  });
 });
 
 describe('the audit maps calls as AWS authorises them', () => {
@@ -368,6 +452,11 @@ function overlaps(a: Glob, b: Glob): boolean {
   return go(0, 0);
 }
 
+/** Condition keys the Service Authorization Reference gives an action that iam-data lacks (see OPEN_TUNNEL_ROWS). */
+const MISSING_KEYS: Record<string, string[]> = {
+  'ec2-instance-connect:OpenTunnel': ['ec2-instance-connect:remotePort', 'ec2-instance-connect:privateIpAddress', 'ec2-instance-connect:maxTunnelDuration'],
+};
+
 /** What is wrong with the names of one statement, in words. */
 async function problems(s: Found): Promise<string[]> {
   const out: string[] = [];
@@ -381,7 +470,7 @@ async function problems(s: Found): Promise<string[]> {
     const types = await Promise.all(details.resourceTypes.map((t) => iamResourceTypeDetails(service, t.name)));
     const keys = [...details.conditionKeys, ...details.resourceTypes.flatMap((t) => t.conditionKeys), ...types.flatMap((t) => t.conditionKeys)];
     for (const key of s.conditionKeys) {
-      const known = keys.some((k) => patternOf(k).test(key)) || getGlobalConditionKeyByName(key) !== undefined;
+      const known = keys.some((k) => patternOf(k).test(key)) || getGlobalConditionKeyByName(key) !== undefined || (MISSING_KEYS[action] ?? []).includes(key);
       if (!known) out.push(`${s.where}: ${key} is no condition key of ${action}`);
     }
     for (const resource of s.resources) {
@@ -405,7 +494,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 1, 1], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
@@ -430,6 +519,20 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect(connecting).toContain(`](../${file})`);
       expect(scripts).toContain(`](../${file})`);
     }
+  });
+
+  it("docs/troubleshooting.md quotes the person's doctor policy as it is, and links it", () => {
+    const troubleshooting = readFileSync(new URL('../../docs/troubleshooting.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../${USER_POLICIES.doctor}`, import.meta.url), 'utf8');
+    expect(troubleshooting, `docs/troubleshooting.md quotes ${USER_POLICIES.doctor}`).toContain(`\`\`\`json\n${text}\`\`\``);
+    expect(troubleshooting).toContain(`](../${USER_POLICIES.doctor})`);
+  });
+
+  it("docs/scripts.md quotes the person's reconcile policy as it is, and links it", () => {
+    const scripts = readFileSync(new URL('../../docs/scripts.md', import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../${USER_POLICIES.reconcile}`, import.meta.url), 'utf8');
+    expect(scripts, `docs/scripts.md quotes ${USER_POLICIES.reconcile}`).toContain(`\`\`\`json\n${text}\`\`\``);
+    expect(scripts).toContain(`](../${USER_POLICIES.reconcile})`);
   });
 
   it("docs/deploying.md quotes the deployer's policy as it is, and links it; docs/many-accounts.md links it", () => {
