@@ -300,6 +300,8 @@ describe('ec2ip doctor as a user runs it (dist/cli.mjs)', () => {
 });
 
 describe('ec2ip doctor on a hub', () => {
+  // The person running doctor in the DNS account, held to the same policies as on a single account.
+  const audit = useIamAudit('cli', { accessKeyId: USER_ACCESS_KEY, policies: [USER_POLICIES.read, USER_POLICIES.reconcile, USER_POLICIES.doctor] });
   const logs = new CloudWatchLogsClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
   it('lists the spokes as the hub sees them, each reachable or not with the reason its function logged', async () => {
@@ -307,6 +309,7 @@ describe('ec2ip doctor on a hub', () => {
     const dns = await startDnsStub();
     try {
       const zone = await createZone('example.com');
+      audit.edit({ PUBLIC_ZONE_ID: zone });
       const deployed = await cli(['deploy', '--hub', '--skip-build', '--hosted-zone-id', zone, '--spoke-external-id', EXTERNAL_ID, '--spoke-list', `${ACCOUNT_A}:us-east-1,${ACCOUNT_B}:eu-west-1`, '--member-accounts', `${ACCOUNT_A},${ACCOUNT_B}`]);
       expect(deployed.code, show(deployed)).toBe(0);
       dns.zones.set('example.com', (await aws.route53.send(new GetHostedZoneCommand({ Id: zone }))).DelegationSet?.NameServers ?? []);
@@ -323,7 +326,7 @@ describe('ec2ip doctor on a hub', () => {
           ],
         }),
       );
-      const ran = await cli(['doctor', '--dns-server', dns.address, '--json']);
+      const ran = await cliAs(USER_ACCESS_KEY, ['doctor', '--dns-server', dns.address, '--json']);
       expect(ran.code, show(ran)).toBe(1);
       const report = JSON.parse(ran.stdout) as Report;
       expect(report.checks.filter((c) => c.section === 'hub')).toEqual([
@@ -341,7 +344,7 @@ describe('ec2ip doctor on a hub', () => {
       const bridge = new EventBridgeClient({ endpoint: aws.endpoint, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
       await bridge.send(new RemovePermissionCommand({ EventBusName: 'ec2ip-spokes', StatementId: 'ec2ip-member-accounts' }));
       await bridge.send(new PutPermissionCommand({ EventBusName: 'ec2ip-spokes', Action: 'events:PutEvents', Principal: ACCOUNT_A, StatementId: 'only-a' }));
-      const narrowed = JSON.parse((await cli(['doctor', '--dns-server', dns.address, '--json'])).stdout) as Report;
+      const narrowed = JSON.parse((await cliAs(USER_ACCESS_KEY, ['doctor', '--dns-server', dns.address, '--json'])).stdout) as Report;
       const before = new Map(report.checks.map((c) => [`${c.id} ${c.resource}`, c.status]));
       expect(narrowed.checks.filter((c) => before.get(`${c.id} ${c.resource}`) !== c.status)).toEqual([
         expect.objectContaining({ id: 'spoke-forwarding', resource: `${ACCOUNT_B}:eu-west-1`, status: 'fail', fix: expect.stringContaining(`--member-accounts ${ACCOUNT_B}`) }),

@@ -21,19 +21,13 @@ const NOT_AUDITED: Record<string, string> = {
   'package.test.ts': 'packaging check; the commands it runs are audited in the files that test them',
 };
 
-/**
- * The CLI-side files, audited on another branch (s6-audit-cli) at the time of writing: to be
- * removed from this list when that branch is merged.
- */
-const pendingCliAudit = ['cli-sync.test.ts', 'cli-read.test.ts', 'cli-files.test.ts', 'cli-process.test.ts', 'doctor.test.ts', 'deploy.test.ts', 'hub-deploy.test.ts', 'lifetime.test.ts'];
-
 const files = readdirSync(DIR).filter((f) => f.endsWith('.test.ts')).sort();
 const source = (f: string) => readFileSync(new URL(f, DIR), 'utf8');
 const count = (text: string, re: RegExp) => [...text.matchAll(re)].length;
 
 /** Talks to AWS: uses the emulator's environment or endpoint, or an SDK client of its own. */
 const talksToAws = (text: string) => /\buseMoto\(\)|\bmotoEndpoint\b|\bmotoClients\b|from '@aws-sdk\//.test(text);
-const audited = (f: string) => !(f in NOT_AUDITED) && !pendingCliAudit.includes(f);
+const audited = (f: string) => !(f in NOT_AUDITED);
 
 /** The argument text of each `startProxy(` call (up to its matching parenthesis). */
 function proxyCalls(text: string): string[] {
@@ -54,7 +48,7 @@ function proxyCalls(text: string): string[] {
 describe('every integration test that talks to AWS is IAM-audited', () => {
   it('finds the files and the lists name only files that exist', () => {
     expect(files.length).toBeGreaterThan(20);
-    for (const f of [...Object.keys(NOT_AUDITED), ...pendingCliAudit]) expect(files, `${f} is listed in ${import.meta.url} but does not exist`).toContain(f);
+    for (const f of Object.keys(NOT_AUDITED)) expect(files, `${f} is listed in ${import.meta.url} but does not exist`).toContain(f);
   });
 
   it.each(files.filter((f) => talksToAws(source(f)) && audited(f)))('%s calls useIamAudit in each describe that calls useMoto', (f) => {
