@@ -88,9 +88,11 @@ describe('ec2ip get, list and ssh-config', () => {
       // Whichever AWS CLI the machine has (v1 or v2): both take --endpoint-url.
       const { stdout } = await promisify(execFile)(
         requireTool('aws'),
-        ['ssm', 'get-parameter', '--name', '/ec2ip/web/public-ip', '--query', 'Parameter.Value', '--output', 'text', '--endpoint-url', aws.endpoint, '--region', 'us-east-1'],
-        { env: { PATH: process.env.PATH, HOME: tempDir(), AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '' } },
+        ['ssm', 'get-parameter', '--name', '/ec2ip/web/public-ip', '--query', 'Parameter.Value', '--output', 'text', '--endpoint-url', String(process.env.AWS_ENDPOINT_URL), '--region', 'us-east-1'],
+        // As the person, through the audit's proxy: a script's read is held to the read policy too.
+        { env: { PATH: process.env.PATH, HOME: tempDir(), AWS_ACCESS_KEY_ID: USER_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '' } },
       );
+      expect(audit.pending.filter((c) => c.action === 'GetParameter').length, 'the aws CLI\'s GetParameter went through the audit').toBeGreaterThanOrEqual(1);
       expect(stdout).toBe((await cli(['get', 'web'])).stdout);
     });
   });

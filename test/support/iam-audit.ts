@@ -115,7 +115,7 @@ const sqsQueue = (action: string): Mapper => (call, where) => {
   return [{ action, resource: `arn:aws:sqs:${where.region}:${where.account}:${name}`, context: {} }];
 };
 
-// s6-audit-cli
+// EventBridge rules and targets: `ec2ip doctor`'s reads.
 const eventsRule = (action: string, field: 'Name' | 'Rule'): Mapper => (call, where) => {
   const body = json(call);
   const name = String(body[field] ?? '');
@@ -295,7 +295,7 @@ export const CALLS: Record<string, Mapper> = {
   'cloudformation:ExecuteChangeSet': stack('cloudformation:ExecuteChangeSet'),
   'cloudformation:DeleteChangeSet': stack('cloudformation:DeleteChangeSet'),
   'cloudformation:ValidateTemplate': star('cloudformation:ValidateTemplate'),
-  // s6-audit-cli: `ec2ip doctor`'s reads and --redrive.
+  // `ec2ip doctor`'s reads and --redrive.
   // A rule of the default bus is rule/<name>, of another bus rule/<bus>/<name> (EventBridge's "Resource types").
   'events:DescribeRule': eventsRule('events:DescribeRule', 'Name'),
   'events:ListTargetsByRule': eventsRule('events:ListTargetsByRule', 'Rule'),
@@ -477,7 +477,7 @@ export async function simulate(principal: Principal, request: IamRequest, resour
   return { request, result: out.overallResult };
 }
 
-// s6-audit-lambda: the fault and ordering tests repeat the same calls hundreds of times (retries,
+// The fault and ordering tests repeat the same calls hundreds of times (retries,
 // redeliveries, reconciles); one simulation per principal and request keeps the audit cheap.
 const decisions = new WeakMap<Principal, Map<string, Promise<Decision>>>();
 function simulateOnce(principal: Principal, request: IamRequest, resourcePolicy?: unknown): Promise<Decision> {
@@ -623,10 +623,10 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     if (key) assumed.set(key, { role: p.get('RoleArn') ?? '', session: p.get('RoleSessionName') ?? 'session' });
   }
 
-  // s6-audit-lambda: one principal per role and environment, so that its decisions are cached (simulateOnce).
+  // One principal per role, environment and documented edit, so that its decisions are cached (simulateOnce).
   const principals = new Map<string, Principal>();
   function principalOf(call: RecordedCall): Principal {
-    const key = JSON.stringify([call.accessKeyId, assumed.get(call.accessKeyId) ?? null, call.env, call.region]);
+    const key = JSON.stringify([call.accessKeyId, assumed.get(call.accessKeyId) ?? null, call.env, call.region, call.edits]);
     let p = principals.get(key);
     if (!p) principals.set(key, (p = resolvePrincipal(call)));
     return p;
@@ -663,7 +663,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
     else process.env.AWS_ENDPOINT_URL = saved;
     await proxy?.stop();
-    // s6-audit-lambda: IAM_AUDIT_COUNT=1 prints what each file's audit evaluated (the figures of the review notes).
+    // IAM_AUDIT_COUNT=1 prints what each file's audit evaluated (the figures of the review notes).
     if (process.env.IAM_AUDIT_COUNT) console.log(`iam-audit (${kind}): ${state.evaluated} calls evaluated, ${[...principals.values()].reduce((n, p) => n + (decisions.get(p)?.size ?? 0), 0)} distinct requests simulated, ${Math.round(evaluationMs)} ms evaluating`);
     // The audit must have seen the code's calls: zero would mean it was bypassed.
     if (state.evaluated === 0) throw new Error(`the IAM audit (${kind}) evaluated no call in this file: is AWS_ENDPOINT_URL set after useIamAudit?`);
