@@ -23,6 +23,11 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/support/setup-worker.ts', 'test/support/setup-unit.ts'],
+          // One module cache per worker, so the SDK's packages load once, not once per file
+          // (about half of the project's CPU time was imports); setup-unit.ts keeps the files
+          // apart. The integration files stay isolated: each loads the Lambda bundle afresh,
+          // as a new container would.
+          isolate: false,
           // Some unit tests run esbuild over the SDK; beside the integration tests on 2 cores
           // they can take many seconds. A safety net, not a speed check.
           testTimeout: 60_000,
