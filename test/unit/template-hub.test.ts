@@ -78,14 +78,21 @@ function checkSpokeTrust(t: Obj): void {
   const spoke = resources(t).SpokeRole;
   expect(spoke?.Type).toBe('AWS::IAM::Role');
   const trust = list((spoke?.Properties.AssumeRolePolicyDocument as Obj).Statement) as Obj[];
-  expect(trust).toHaveLength(1);
-  expect(trust[0]).toMatchObject({
+  expect(trust).toHaveLength(2);
+  const withExternalId = (principal: string) => ({
     Effect: 'Allow',
-    Principal: { AWS: { Ref: 'HubFunctionRoleArn' } },
+    Principal: { AWS: { Ref: principal } },
     Action: 'sts:AssumeRole',
     Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } },
   });
+  expect(trust[0]).toMatchObject(withExternalId('HubFunctionRoleArn'));
   expect(Object.keys(trust[0]?.Condition as Obj)).toEqual(['StringEquals']);
+  // The operator (OperatorArn), only when one is given, and with the same external id.
+  const [condition, operator, otherwise] = list((trust[1] as Obj)['Fn::If']) as [string, Obj, Obj];
+  expect((t.Conditions as Obj)[condition]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OperatorArn' }, ''] }] });
+  expect(operator).toMatchObject(withExternalId('OperatorArn'));
+  expect(Object.keys(operator.Condition as Obj)).toEqual(['StringEquals']);
+  expect(otherwise).toEqual({ Ref: 'AWS::NoValue' });
   // The external id is not echoed, and no other role of the spoke trusts an AWS principal.
   expect((t.Parameters as Record<string, Obj>).ExternalId?.NoEcho).toBe(true);
   for (const [id, r] of roles) {
@@ -168,7 +175,7 @@ const SINGLE = load('infra/template.yaml');
 describe('infra/spoke.yaml', () => {
   it('passes cfn-lint with no findings', { timeout: 120_000 }, () => checkCfnLint('infra/spoke.yaml'));
   it('IAM: no write action on Resource "*"', () => checkNoWriteOnStar(SPOKE));
-  it('the spoke role trusts only the hub function role, with the external id', () => checkSpokeTrust(SPOKE));
+  it('the spoke role trusts only the hub function role and the operator if one is given, with the external id', () => checkSpokeTrust(SPOKE));
   it('the spoke role reads instances and writes SSM under the prefix only; Elastic IPs only when enabled', () => checkSpokeScope(SPOKE));
   it('forwards state changes and ec2ip tag changes to the hub bus, and has no Lambda', () => checkSpokeRules(SPOKE));
 });
@@ -193,6 +200,8 @@ describe('the hub and spoke checks can fail', () => {
     ['a write on "*"', () => checkNoWriteOnStar(broken(SPOKE, (c) => ((list(policy(c, 'SpokeRole', 'ssm').Statement)[0] as Obj).Resource = '*')))],
     ['a trust without the external id', () => checkSpokeTrust(broken(SPOKE, (c) => delete ((list((resources(c).SpokeRole?.Properties.AssumeRolePolicyDocument as Obj).Statement)[0] as Obj).Condition)))],
     ['a trust of the whole hub account', () => checkSpokeTrust(broken(SPOKE, (c) => (((list((resources(c).SpokeRole?.Properties.AssumeRolePolicyDocument as Obj).Statement)[0] as Obj).Principal as Obj).AWS = 'arn:aws:iam::123456789012:root')))],
+    ['an operator trusted without the external id', () => checkSpokeTrust(broken(SPOKE, (c) => delete ((list((list((resources(c).SpokeRole?.Properties.AssumeRolePolicyDocument as Obj).Statement)[1] as Obj)['Fn::If'])[1] as Obj).Condition)))],
+    ['an operator trusted when none is given', () => checkSpokeTrust(broken(SPOKE, (c) => ((c.Conditions as Obj).OperatorGiven = true)))],
     ['an SSM write outside the prefix', () => checkSpokeScope(broken(SPOKE, (c) => ((list(policy(c, 'SpokeRole', 'ssm').Statement)[0] as Obj).Resource = 'arn:aws:ssm:*:*:parameter/*')))],
     ['a rule that forwards elsewhere', () => checkSpokeRules(broken(SPOKE, (c) => ((resources(c).TagChangeRule?.Properties.Targets as Obj[])[0] as Obj).Arn = 'arn:aws:events:us-east-1:1:event-bus/x'))],
     ['a bus open to everyone', () => checkHubBus(broken(HUB, (c) => delete (resources(c).SpokeBusOrganizationPolicy?.Properties.Statement as Obj).Condition))],
