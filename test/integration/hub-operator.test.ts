@@ -5,13 +5,16 @@
  * reconcile and hub-operator policies (docs/many-accounts.md). moto does not check the trust
  * policy, so the IAM audit does: every call the CLI makes with the person's key, and with the
  * spoke sessions it assumed, is evaluated against those policies and the spokes' trust policy
- * as deployed here.
+ * as deployed here. Both ways of knowing the spokes: the SPOKES list, and the StackSet's
+ * instances (SPOKE_STACK_SET, ListStackInstances with the person's key).
  */
+import { readFileSync } from 'node:fs';
+import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cliAs } from '../support/cli.js';
-import { ACCOUNT_A, ACCOUNT_B, deploySpokeStack, hubEnv, hubOwnership, runSpokeInstance, spokeClients, spokeParameters, type Spoke, type SpokeClients } from '../support/hub.js';
+import { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, HUB_BUS_ARN, HUB_ROLE_ARN, deploySpokeStack, hubEnv, hubOwnership, runSpokeInstance, spokeClients, spokeParameters, type Spoke, type SpokeClients } from '../support/hub.js';
 import { userPrincipal, useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
-import { createZone, listRecords, useMoto } from '../support/moto.js';
+import { createZone, listRecords, motoEndpoint, useMoto } from '../support/moto.js';
 
 const A_EAST: Spoke = { account: ACCOUNT_A, region: 'us-east-1' };
 const B_WEST: Spoke = { account: ACCOUNT_B, region: 'eu-west-1' };
@@ -29,40 +32,67 @@ describe("the operator of a hub's spokes on moto", () => {
   const spoke = new Map<Spoke, SpokeClients>();
   const at = (s: Spoke) => spoke.get(s) as SpokeClients;
 
-  beforeEach(async () => {
-    zone = await createZone('example.com');
-    for (const s of SPOKES) {
-      const clients = await spokeClients(s);
-      spoke.set(s, clients);
-      await deploySpokeStack(clients, OPERATOR);
-    }
+  describe('over the spokes listed in SPOKES', () => {
+    beforeEach(async () => {
+      zone = await createZone('example.com');
+      for (const s of SPOKES) {
+        const clients = await spokeClients(s);
+        spoke.set(s, clients);
+        await deploySpokeStack(clients, OPERATOR);
+      }
+    });
+
+    it('plans and reconciles every spoke with the hub\'s settings, assuming the spoke roles with the external id', async () => {
+      const a = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
+      const b = await runSpokeInstance(at(B_WEST), { 'ec2ip:name': 'db' });
+      // The person's zone id in the reconcile policy, as docs/scripts.md tells them to write it.
+      audit.edit({ PUBLIC_ZONE_ID: zone, PRIVATE_ZONE_ID: zone });
+      const env = hubEnv(zone, SPOKES);
+
+      const plan = await cli(['plan'], env);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(`+ create /ec2ip/web/instance-id = ${a} (account ${ACCOUNT_A}, us-east-1)`);
+      expect(plan.stdout).toContain(`+ create /ec2ip/db/instance-id = ${b} (account ${ACCOUNT_B}, eu-west-1)`);
+      expect(plan.stdout).toContain(`+ CREATE TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`);
+      expect(await records(zone)).toEqual([]);
+
+      const run = await cli(['reconcile'], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect((await records(zone)).filter((r) => r.startsWith('TXT'))).toEqual([`TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`, `TXT _ec2ip.web.example.com ${hubOwnership(a, A_EAST)}`]);
+      expect(await spokeParameters(at(A_EAST))).toMatchObject({ '/ec2ip/web/instance-id': a });
+      expect(await spokeParameters(at(B_WEST))).toMatchObject({ '/ec2ip/db/instance-id': b });
+
+      // What the audit evaluated: the person's AssumeRole of each spoke role, and calls made with the sessions it handed out.
+      const again = await cli(['plan'], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/no changes|nothing to change/i);
+      expect(audit.pending.filter((c) => c.service === 'sts' && c.action === 'AssumeRole').length).toBeGreaterThan(0);
+      expect(audit.pending.filter((c) => c.service === 'ssm' && c.accessKeyId !== USER_ACCESS_KEY).length).toBeGreaterThan(0);
+    });
   });
 
-  it('plans and reconciles every spoke with the hub\'s settings, assuming the spoke roles with the external id', async () => {
-    const a = await runSpokeInstance(at(A_EAST), { 'ec2ip:name': 'web' });
-    const b = await runSpokeInstance(at(B_WEST), { 'ec2ip:name': 'db' });
-    // The person's zone id in the reconcile policy, as docs/scripts.md tells them to write it.
-    audit.edit({ PUBLIC_ZONE_ID: zone, PRIVATE_ZONE_ID: zone });
-    const env = hubEnv(zone, SPOKES);
+  it('finds the spokes of the StackSet with ListStackInstances (SPOKE_STACK_SET) and plans over them', async () => {
+    zone = await createZone('example.com');
+    // The StackSet, self-managed on moto: its stack instances deploy infra/spoke.yaml, naming the operator, into each account and region.
+    const cfn = new CloudFormationClient({ endpoint: motoEndpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const parameters = { HubEventBusArn: HUB_BUS_ARN, HubFunctionRoleArn: HUB_ROLE_ARN, ExternalId: EXTERNAL_ID, ...OPERATOR };
+    await cfn.send(
+      new CreateStackSetCommand({
+        StackSetName: 'ec2ip-spokes',
+        TemplateBody: readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8'),
+        Capabilities: ['CAPABILITY_NAMED_IAM'],
+        Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+      }),
+    );
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'ec2ip-spokes', Accounts: [ACCOUNT_A, ACCOUNT_B], Regions: ['us-east-1', 'eu-west-1'] }));
+    cfn.destroy();
+    const b = await runSpokeInstance(await spokeClients(B_WEST), { 'ec2ip:name': 'db' });
 
-    const plan = await cli(['plan'], env);
+    const plan = await cli(['plan'], hubEnv(zone, [], { SPOKES: undefined, SPOKE_STACK_SET: 'ec2ip-spokes' }));
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.stdout).toContain(`+ create /ec2ip/web/instance-id = ${a} (account ${ACCOUNT_A}, us-east-1)`);
     expect(plan.stdout).toContain(`+ create /ec2ip/db/instance-id = ${b} (account ${ACCOUNT_B}, eu-west-1)`);
-    expect(plan.stdout).toContain(`+ CREATE TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`);
-    expect(await records(zone)).toEqual([]);
-
-    const run = await cli(['reconcile'], env);
-    expect(run.code, run.stderr).toBe(0);
-    expect((await records(zone)).filter((r) => r.startsWith('TXT'))).toEqual([`TXT _ec2ip.db.example.com ${hubOwnership(b, B_WEST)}`, `TXT _ec2ip.web.example.com ${hubOwnership(a, A_EAST)}`]);
-    expect(await spokeParameters(at(A_EAST))).toMatchObject({ '/ec2ip/web/instance-id': a });
-    expect(await spokeParameters(at(B_WEST))).toMatchObject({ '/ec2ip/db/instance-id': b });
-
-    // What the audit evaluated: the person's AssumeRole of each spoke role, and calls made with the sessions it handed out.
-    const again = await cli(['plan'], env);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/no changes|nothing to change/i);
-    expect(audit.pending.filter((c) => c.service === 'sts' && c.action === 'AssumeRole').length).toBeGreaterThan(0);
-    expect(audit.pending.filter((c) => c.service === 'ssm' && c.accessKeyId !== USER_ACCESS_KEY).length).toBeGreaterThan(0);
+    expect(audit.pending.filter((c) => c.service === 'cloudformation' && c.action === 'ListStackInstances').length).toBeGreaterThan(0);
+    // All four spokes were assumed: two accounts × two regions.
+    expect(new Set(audit.pending.filter((c) => c.action === 'AssumeRole').map((c) => new URLSearchParams(c.body).get('RoleArn'))).size).toBe(4);
   });
 });

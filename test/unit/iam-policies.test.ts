@@ -318,6 +318,8 @@ const OPERATOR_ROWS: Row[] = [
     expected: 'denied',
   },
   { what: 'the operator assumes a role that is not a spoke role', principal: operator, request: assume(`arn:aws:iam::${A}:role/OrganizationAccountAccessRole`, 'the-external-id'), expected: 'denied' },
+  { what: "with SPOKE_STACK_SET, the operator lists the spokes' StackSet", principal: operator, request: { action: 'cloudformation:ListStackInstances', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/ec2ip-spokes:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'Allowed' },
+  { what: 'the operator lists another StackSet', principal: operator, request: { action: 'cloudformation:ListStackInstances', resource: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stackset/payments:00000000-0000-0000-0000-000000000000`, context: {} }, expected: 'denied' },
   { what: 'the operator writes A in the hub zone', principal: () => userPrincipal([USER_POLICIES.read, USER_POLICIES.reconcile, USER_POLICIES.hubOperator], undefined, { PUBLIC_ZONE_ID: 'ZPUBLIC1' }), request: change('ZPUBLIC1', ['A', 'TXT']), expected: 'Allowed' },
 ];
 
@@ -514,7 +516,7 @@ describe('every IAM name in the templates exists (iam-data)', () => {
     });
   }
 
-  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0], [USER_POLICIES.hubOperator, 1, 0]] as [UserPolicyFile, number, number][])(
+  it.each([[USER_POLICIES.read, 3, 0], [USER_POLICIES.connect, 7, 2], [USER_POLICIES.hostKeysSsm, 3, 1], [USER_POLICIES.deploy, 7, 1], [USER_POLICIES.reconcile, 2, 1], [USER_POLICIES.doctor, 9, 0], [USER_POLICIES.hubOperator, 2, 0]] as [UserPolicyFile, number, number][])(
     '%s names only real actions, condition keys and resource types',
     async (file, statementsAtLeast, conditionKeysAtLeast) => {
       const policy = JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8')) as { Statement: Record<string, unknown>[] };
