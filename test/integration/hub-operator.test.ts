@@ -8,13 +8,11 @@
  * as deployed here. Both ways of knowing the spokes: the SPOKES list, and the StackSet's
  * instances (SPOKE_STACK_SET, ListStackInstances with the person's key).
  */
-import { readFileSync } from 'node:fs';
-import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cliAs } from '../support/cli.js';
-import { ACCOUNT_A, ACCOUNT_B, EXTERNAL_ID, HUB_BUS_ARN, HUB_ROLE_ARN, deploySpokeStack, hubEnv, hubOwnership, runSpokeInstance, spokeClients, spokeParameters, type Spoke, type SpokeClients } from '../support/hub.js';
+import { ACCOUNT_A, ACCOUNT_B, createSpokeStackSet, deploySpokeStack, hubEnv, hubOwnership, runSpokeInstance, spokeClients, spokeParameters, type Spoke, type SpokeClients } from '../support/hub.js';
 import { userPrincipal, useIamAudit, USER_ACCESS_KEY, USER_POLICIES } from '../support/iam-audit.js';
-import { createZone, listRecords, motoEndpoint, useMoto } from '../support/moto.js';
+import { createZone, listRecords, useMoto } from '../support/moto.js';
 
 const A_EAST: Spoke = { account: ACCOUNT_A, region: 'us-east-1' };
 const B_WEST: Spoke = { account: ACCOUNT_B, region: 'eu-west-1' };
@@ -73,19 +71,8 @@ describe("the operator of a hub's spokes on moto", () => {
 
   it('finds the spokes of the StackSet with ListStackInstances (SPOKE_STACK_SET) and plans over them', async () => {
     zone = await createZone('example.com');
-    // The StackSet, self-managed on moto: its stack instances deploy infra/spoke.yaml, naming the operator, into each account and region.
-    const cfn = new CloudFormationClient({ endpoint: motoEndpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    const parameters = { HubEventBusArn: HUB_BUS_ARN, HubFunctionRoleArn: HUB_ROLE_ARN, ExternalId: EXTERNAL_ID, ...OPERATOR };
-    await cfn.send(
-      new CreateStackSetCommand({
-        StackSetName: 'ec2ip-spokes',
-        TemplateBody: readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8'),
-        Capabilities: ['CAPABILITY_NAMED_IAM'],
-        Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-      }),
-    );
-    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'ec2ip-spokes', Accounts: [ACCOUNT_A, ACCOUNT_B], Regions: ['us-east-1', 'eu-west-1'] }));
-    cfn.destroy();
+    // The StackSet's stack instances deploy infra/spoke.yaml, naming the operator, into each account and region.
+    await createSpokeStackSet([ACCOUNT_A, ACCOUNT_B], ['us-east-1', 'eu-west-1'], OPERATOR);
     const b = await runSpokeInstance(await spokeClients(B_WEST), { 'ec2ip:name': 'db' });
 
     const plan = await cli(['plan'], hubEnv(zone, [], { SPOKES: undefined, SPOKE_STACK_SET: 'ec2ip-spokes' }));

@@ -4,8 +4,6 @@
  * infra/spoke.yaml creates in each account, reads the instances and writes the parameters
  * there, and writes the zone itself with one change batch per zone.
  */
-import { readFileSync } from 'node:fs';
-import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqsEvent, stateChangeEvent, scheduledEvent, tagChangeEvent } from '../support/events.js';
 import { createZone, listRecords, loadHandler, motoEndpoint, putRecord, useMoto, type Handler } from '../support/moto.js';
@@ -16,9 +14,7 @@ import { useIamAudit } from '../support/iam-audit.js';
 import {
   ACCOUNT_A,
   ACCOUNT_B,
-  EXTERNAL_ID,
-  HUB_BUS_ARN,
-  HUB_ROLE_ARN,
+  createSpokeStackSet,
   deploySpokeStack,
   hubEnv,
   hubOwnership,
@@ -314,20 +310,7 @@ describe('hub and spokes on moto', () => {
     it('deploys the spokes as a StackSet, finds them with ListStackInstances and converges all four at the reconcile', async () => {
       const zone = await createZone('example.com');
       // The StackSet (self-managed on moto: its stack instances deploy infra/spoke.yaml into each account and region).
-      const cfn = new CloudFormationClient({ endpoint: motoEndpoint(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-      await cfn.send(
-        new CreateStackSetCommand({
-          StackSetName: 'ec2ip-spokes',
-          TemplateBody: readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8'),
-          Capabilities: ['CAPABILITY_NAMED_IAM'],
-          Parameters: [
-            { ParameterKey: 'HubEventBusArn', ParameterValue: HUB_BUS_ARN },
-            { ParameterKey: 'HubFunctionRoleArn', ParameterValue: HUB_ROLE_ARN },
-            { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
-          ],
-        }),
-      );
-      await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'ec2ip-spokes', Accounts: [ACCOUNT_A, ACCOUNT_B], Regions: ['us-east-1', 'eu-west-1'] }));
+      await createSpokeStackSet([ACCOUNT_A, ACCOUNT_B], ['us-east-1', 'eu-west-1']);
       const ids = new Map<Spoke, string>();
       for (const [i, s] of SPOKES.entries()) ids.set(s, await runSpokeInstance(await spokeClients(s), { 'ec2ip:name': `host${i}` }));
 

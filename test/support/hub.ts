@@ -5,7 +5,7 @@
  * hub's function uses it to reach them, as it would on AWS.
  */
 import { readFileSync } from 'node:fs';
-import { CreateStackCommand, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CreateStackCommand, CreateStackInstancesCommand, CreateStackSetCommand, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -61,24 +61,40 @@ export async function setAccountAlias(clients: SpokeClients, alias: string): Pro
   if (!answer.ok) throw new Error(`CreateAccountAlias ${alias} failed: ${answer.xml}`);
 }
 
+const SPOKE_TEMPLATE = () => readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8');
+
+/** The spoke stack's parameters: the hub's three (bus, function role, external id) and `params`. */
+function spokeStackParameters(params: Record<string, string>): { ParameterKey: string; ParameterValue: string }[] {
+  return Object.entries({ HubEventBusArn: HUB_BUS_ARN, HubFunctionRoleArn: HUB_ROLE_ARN, ExternalId: EXTERNAL_ID, ...params }).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+}
+
 /** Deploys infra/spoke.yaml in the spoke (its role and its forwarding rules), as the StackSet would, with `params` beyond the hub's three. */
 export async function deploySpokeStack(clients: SpokeClients, params: Record<string, string> = {}): Promise<void> {
-  const template = readFileSync(new URL('../../infra/spoke.yaml', import.meta.url), 'utf8');
   await clients.cfn.send(
     new CreateStackCommand({
       StackName: 'ec2ip-spoke',
-      TemplateBody: template,
+      TemplateBody: SPOKE_TEMPLATE(),
       Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'],
-      Parameters: [
-        { ParameterKey: 'HubEventBusArn', ParameterValue: HUB_BUS_ARN },
-        { ParameterKey: 'HubFunctionRoleArn', ParameterValue: HUB_ROLE_ARN },
-        { ParameterKey: 'ExternalId', ParameterValue: EXTERNAL_ID },
-        ...Object.entries(params).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-      ],
+      Parameters: spokeStackParameters(params),
     }),
   );
   const { Stacks = [] } = await clients.cfn.send(new DescribeStacksCommand({ StackName: 'ec2ip-spoke' }));
   if (Stacks[0]?.StackStatus !== 'CREATE_COMPLETE') throw new Error(`the spoke stack is ${Stacks[0]?.StackStatus}: ${Stacks[0]?.StackStatusReason}`);
+}
+
+/**
+ * Creates the spokes' StackSet `ec2ip-spokes` in the hub's account (self-managed on moto) with
+ * `params` beyond the hub's three, and its stack instances in `accounts` × `regions`: each
+ * deploys infra/spoke.yaml there.
+ */
+export async function createSpokeStackSet(accounts: readonly string[], regions: readonly string[], params: Record<string, string> = {}): Promise<void> {
+  const cfn = new CloudFormationClient({ endpoint: motoEndpoint(), region: 'us-east-1', credentials: HUB_CREDENTIALS });
+  try {
+    await cfn.send(new CreateStackSetCommand({ StackSetName: 'ec2ip-spokes', TemplateBody: SPOKE_TEMPLATE(), Capabilities: ['CAPABILITY_NAMED_IAM'], Parameters: spokeStackParameters(params) }));
+    await cfn.send(new CreateStackInstancesCommand({ StackSetName: 'ec2ip-spokes', Accounts: [...accounts], Regions: [...regions] }));
+  } finally {
+    cfn.destroy();
+  }
 }
 
 /** Runs one instance in the spoke with these tags; returns its id. */

@@ -19,6 +19,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../../scripts/cli/errors.js';
 import type { Io } from '../../scripts/cli/io.js';
 import { checkHubParameters, hubParametersFromFlags } from '../../scripts/deploy/hub-parameters.js';
+import { templateDocument } from '../support/cfn-stack.js';
 import { applySpokes, hubOutputsOf, planSpokes, type SpokesPlan } from '../../scripts/deploy/stackset.js';
 
 const cfnMock = mockClient(CloudFormationClient);
@@ -56,6 +57,21 @@ describe('planSpokes', () => {
     const operator = 'arn:aws:iam::123456789012:role/ec2ip-operator';
     expect(planSpokes({ ...base, accounts: '111111111111', 'operator-arn': operator }, {}).parameters).toContainEqual({ ParameterKey: 'OperatorArn', ParameterValue: operator });
     expect(ouPlan.parameters.map((p) => p.ParameterKey)).not.toContain('OperatorArn');
+  });
+
+  it("accepts as --operator-arn exactly the non-empty values spoke.yaml's OperatorArn allows, so CloudFormation never refuses one the CLI let through", () => {
+    const pattern = new RegExp(String(((templateDocument('spoke').Parameters as Record<string, Record<string, unknown>>).OperatorArn)?.AllowedPattern));
+    const values = ['arn:aws:iam::123456789012:role/ec2ip-operator', 'arn:aws:iam::123456789012:user/alice', 'arn:aws-cn:iam::123456789012:role/team/ops', 'arn:aws:iam::123456789012:group/ops', 'arn:aws:iam::1234:role/x', 'ec2ip-operator', 'arn:aws:iam::123456789012:role/a b'];
+    const accepted = (v: string) => {
+      try {
+        planSpokes({ ...base, accounts: '111111111111', 'operator-arn': v }, {});
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(values.map(accepted)).toEqual(values.map((v) => pattern.test(v)));
+    expect(values.filter(accepted)).toHaveLength(3);
   });
 
   it.each([
